@@ -57,8 +57,11 @@ export default tseslint.config(
     files: ['test/**', 'bench/**'],
     rules: {
       'no-restricted-imports': 'off',
-      // Test code subscribes to assert; fixtures expose subjects on purpose.
+      // Test code subscribes to assert: an error there fails the test as an unhandled error,
+      // and a missing value fails the assertion that follows.
       'rxjs-x/no-ignored-subscription': 'off',
+      'rxjs-x/no-ignored-error': 'off',
+      'rxjs-x/no-ignored-default-value': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },

@@ -45,11 +45,12 @@ describe('emitRecords', () => {
     const scheduler = new VirtualTimeScheduler();
     const seen: [number, number][] = [];
     let complete = false;
+    const isComplete = (): boolean => complete;
     emitRecords(() => asyncBatchesOf([0, 500, 1_500], 1), { scheduler, timeOf: (r) => r.t, speed: 1 }).subscribe({
       next: (r) => seen.push([r.t, scheduler.now()]),
       complete: () => (complete = true),
     });
-    for (let i = 0; i < 100 && !complete; i++) {
+    for (let i = 0; i < 100 && !isComplete(); i++) {
       scheduler.flush();
       await new Promise((resolve) => setImmediate(resolve));
     }
