@@ -13,6 +13,8 @@ export interface NodeContext {
   readonly pipeline: string;
   /** Node id in the pipeline; empty when a unit is used directly as a library. */
   readonly node: string;
+  /** Ids of the upstream nodes, in `from` order; empty when used as a library. */
+  readonly inputs: readonly string[];
   /** Child logger bound to pipeline, node and kind. Logs go to stderr. */
   readonly logger: Logger;
   /** The only clock: `scheduler.now()` for receive times, and for pacing and timers. */
@@ -74,6 +76,7 @@ export function createContext(overrides: Partial<NodeContext> = {}): NodeContext
   return {
     pipeline: overrides.pipeline ?? 'library',
     node: overrides.node ?? '',
+    inputs: overrides.inputs ?? [],
     logger: overrides.logger ?? createLogger({ level: 'warn' }),
     scheduler: overrides.scheduler ?? asyncScheduler,
     metrics: overrides.metrics ?? new Metrics(),
@@ -84,6 +87,6 @@ export function createContext(overrides: Partial<NodeContext> = {}): NodeContext
 }
 
 /** The context one node sees: the same run, a child logger bound to the node. */
-export function nodeContext(ctx: NodeContext, node: string, kind: string): NodeContext {
-  return { ...ctx, node, logger: ctx.logger.child({ node, kind }) };
+export function nodeContext(ctx: NodeContext, node: string, kind: string, inputs: readonly string[] = []): NodeContext {
+  return { ...ctx, node, inputs, logger: ctx.logger.child({ node, kind }) };
 }
