@@ -409,3 +409,22 @@ export const DeliverySchema = z
   })
   .readonly();
 export type Delivery = z.infer<typeof DeliverySchema>;
+
+/** Every record type, for params that filter by type. */
+export const EventTypeSchema = z.enum([
+  'trade',
+  'candle',
+  'book-top',
+  'book-depth',
+  'liquidation',
+  'mark-price',
+  'news',
+  'option-ticker',
+  'features',
+  'vote',
+  'consensus',
+  'signal',
+  'alert',
+  'gap',
+  'status',
+]);

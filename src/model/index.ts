@@ -8,6 +8,7 @@ export {
   ControlEventSchema,
   DeliverySchema,
   DirectionSchema,
+  EventTypeSchema,
   FeaturesSchema,
   FeatureValuesSchema,
   GapSchema,
