@@ -37,7 +37,7 @@ export interface PortInfo {
   readonly type: PortType;
   /** Candle interval on `candle` and `features` ports, when known. */
   readonly interval?: string;
-  /** Feature names on a `features` port. */
+  /** Feature names computed upstream: on a `features` port, and passed along by voters and consensus. */
   readonly features?: readonly string[];
 }
 

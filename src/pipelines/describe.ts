@@ -49,7 +49,10 @@ function typeOf(schema: JsonSchema): string {
   if (schema.const !== undefined) return JSON.stringify(schema.const);
   const union = schema.anyOf ?? schema.oneOf;
   if (union !== undefined) return [...new Set(union.map(typeOf))].join(' | ');
-  if (schema.type === 'array') return `${schema.items === undefined ? 'unknown' : typeOf(schema.items)}[]`;
+  if (schema.type === 'array') {
+    const item = schema.items === undefined ? 'unknown' : typeOf(schema.items);
+    return item.includes('|') ? `(${item})[]` : `${item}[]`;
+  }
   if (Array.isArray(schema.type)) return schema.type.join(' | ');
   return schema.type ?? 'unknown';
 }
@@ -98,6 +101,19 @@ const HEADINGS: Record<KindDescription['role'], string> = {
   sink: 'Sinks',
 };
 
+/** A default as JSON, with lists of `{ use, ...params }` items shortened to `sma(period=20)`. */
+function formatDefault(value: unknown): string {
+  if (Array.isArray(value) && value.every((item) => item !== null && typeof item === 'object' && 'use' in item)) {
+    return `[${value
+      .map((item: Record<string, unknown>) => {
+        const params = Object.entries(item).filter(([key]) => key !== 'use');
+        return `${String(item.use)}(${params.map(([key, v]) => `${key}=${JSON.stringify(v)}`).join(', ')})`;
+      })
+      .join(', ')}]`;
+  }
+  return JSON.stringify(value);
+}
+
 /** The `alphaflow list` text. */
 export function formatCatalog(kinds: readonly KindDescription[]): string {
   const lines: string[] = [];
@@ -110,7 +126,7 @@ export function formatCatalog(kinds: readonly KindDescription[]): string {
     const ports = [kind.input === undefined ? '' : `in: ${kind.input}`, kind.output === undefined ? '' : `out: ${kind.output}`].filter((p) => p !== '').join(', ');
     lines.push(`  ${kind.kind}${ports === '' ? '' : `  (${ports})`}`, `      ${kind.summary}`);
     for (const param of kind.params) {
-      const value = param.required ? 'required' : param.default === undefined ? 'optional' : `default ${JSON.stringify(param.default)}`;
+      const value = param.required ? 'required' : param.default === undefined ? 'optional' : `default ${formatDefault(param.default)}`;
       lines.push(`      - ${param.name}: ${param.type}  [${value}]${param.description === undefined ? '' : `  ${param.description}`}`);
     }
   }
