@@ -1,5 +1,6 @@
 import type { OperatorDefinition } from '../definitions.js';
 import { buildCandlesOperator } from './candles/buildCandles.js';
+import { resampleCandlesOperator } from './candles/resampleCandles.js';
 import { featuresOperator } from './indicators/features.js';
 import { riskPlanOperator } from './risk/planRisk.js';
 import { selectOperator } from './select.js';
@@ -15,6 +16,7 @@ export const builtinOperators: readonly OperatorDefinition[] = [
   featuresOperator,
   meanReversionVoterOperator,
   momentumVoterOperator,
+  resampleCandlesOperator,
   riskPlanOperator,
   selectOperator,
   trendVoterOperator,

@@ -16,7 +16,10 @@ export interface EmitRecordsOptions<T> {
   readonly scheduler: SchedulerLike;
   /** The time (epoch ms) pacing follows, usually `tsEvent` or the recorded receive time. */
   readonly timeOf: (record: T) => number;
-  /** Called once when the stream ends for any reason (completion, error or unsubscribe). */
+  /**
+   * Called once per subscription when it ends for any reason (completion, error or unsubscribe).
+   * The function is fixed when the Observable is built: keep per-subscription state in a `defer`.
+   */
   readonly finalize?: () => void;
 }
 

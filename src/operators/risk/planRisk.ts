@@ -34,7 +34,8 @@ export type RiskPlanParams = z.input<typeof riskPlanParams>;
 export interface PlanRiskOptions extends RiskPlanParams {
   /**
    * Counters of consensus records that produced no signal, by reason. `no-consensus` counts
-   * neutral bars, the common case: it is reported for completeness, not as lost data.
+   * neutral bars, the common case: in a pipeline it goes to `alphaflow_no_consensus_total`, apart
+   * from the skip counter, because it is not lost data.
    */
   readonly skipped?: Readonly<Partial<Record<RiskSkipReason, BoundCounter>>>;
 }
@@ -85,7 +86,12 @@ export const riskPlanOperator = defineOperator({
   check: checkRisk,
   create: (params, ctx) => {
     const counter = ctx.metrics.counter(METRIC.skipped, 'Records an operator could not use');
-    const skipped = Object.fromEntries(RISK_SKIP_REASONS.map((reason) => [reason, counter.bind({ node: ctx.node, reason })]));
+    // A neutral bar is the normal outcome, not an unusable record: it gets its own counter so the
+    // skip counter keeps meaning "a consensus that should have become a signal but could not".
+    const neutral = ctx.metrics.counter('alphaflow_no_consensus_total', 'Bars whose consensus was neutral (no trade)');
+    const skipped = Object.fromEntries(
+      RISK_SKIP_REASONS.map((reason) => [reason, reason === 'no-consensus' ? neutral.bind({ node: ctx.node }) : counter.bind({ node: ctx.node, reason })]),
+    );
     return planRisk({ ...params, skipped });
   },
 });

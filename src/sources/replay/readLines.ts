@@ -51,9 +51,15 @@ export async function* readLines(path: string, options: { chunkBytes?: number } 
   const decoder = new StringDecoder('utf8');
   let rest = '';
   let lineNo = 1;
+  let first = true;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const text = rest + decoder.write(chunk);
+      let text = rest + decoder.write(chunk);
+      if (first) {
+        first = false;
+        // A UTF-8 byte order mark (spreadsheet exports) is not part of the first line.
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      }
       const lines = text.split('\n');
       rest = lines.pop() ?? '';
       for (let i = 0; i < lines.length; i++) {

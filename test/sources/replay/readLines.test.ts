@@ -35,6 +35,12 @@ describe('readLines', () => {
     expect((await all(path, 5)).lines).toStrictEqual(expected);
   });
 
+  it('drops a UTF-8 byte order mark from the first line', async () => {
+    const path = join(dir, 'bom.csv');
+    writeFileSync(path, '\uFEFFopen_time,open\n1,2\n');
+    expect((await all(path)).lines).toStrictEqual(['open_time,open', '1,2']);
+  });
+
   it('names the file when it does not exist', async () => {
     await expect(all(join(dir, 'missing.csv'))).rejects.toThrow(`${join(dir, 'missing.csv')}: file not found`);
   });
