@@ -39,7 +39,7 @@ const SYNC_BATCHES_PER_YIELD = 16;
 export function emitRecords<T>(open: () => Batches<T>, options: EmitRecordsOptions<T>): Observable<T> {
   const { speed, scheduler, timeOf } = options;
   if (speed !== undefined && !(speed > 0 && Number.isFinite(speed))) {
-    throw new RangeError(`Replay speed "${speed}" must be a positive number (or left out for as fast as possible)`);
+    throw new RangeError(`Speed "${speed}" must be a positive number (or left out for as fast as possible)`);
   }
   return new Observable<T>((subscriber) => {
     let finalized = false;

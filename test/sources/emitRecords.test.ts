@@ -109,6 +109,6 @@ describe('emitRecords', () => {
 
   it('rejects a speed that is not a positive number', () => {
     const scheduler = new VirtualTimeScheduler();
-    expect(() => emitRecords(() => batchesOf([], 1), { scheduler, timeOf: (r: Rec) => r.t, speed: 0 })).toThrow('Replay speed "0" must be a positive number');
+    expect(() => emitRecords(() => batchesOf([], 1), { scheduler, timeOf: (r: Rec) => r.t, speed: 0 })).toThrow('Speed "0" must be a positive number');
   });
 });
