@@ -103,6 +103,9 @@ function describeInput(input: unknown): string {
   return input === undefined ? 'missing' : quote(input);
 }
 
+/** zod's own messages start like this; anything else was written by a schema and is kept as is. */
+const ZOD_DEFAULT_MESSAGE = /^(Invalid|Too (small|big)|Unrecognized)/;
+
 /** One config issue per zod issue, paths prefixed, values quoted. */
 export function configIssuesFromZod(
   issues: readonly z.core.$ZodIssue[],
@@ -112,6 +115,7 @@ export function configIssuesFromZod(
   return issues.map((issue) => {
     const path = formatPath(prefix, issue.path);
     const input = (issue as { input?: unknown }).input;
+    if (issue.code !== 'unrecognized_keys' && !ZOD_DEFAULT_MESSAGE.test(issue.message)) return { path, message: issue.message };
     switch (issue.code) {
       case 'unrecognized_keys': {
         const allowed = options.schema === undefined ? undefined : allowedKeysAt(options.schema, issue.path, options.input);
@@ -128,6 +132,12 @@ export function configIssuesFromZod(
           message: input === undefined ? `Required: expected ${issue.expected}` : `Expected ${issue.expected}, got ${describeInput(input)}`,
         };
       case 'too_small':
+        if (issue.origin === 'array' && Array.isArray(input)) {
+          return { path, message: `Needs at least ${String(issue.minimum)} item${issue.minimum === 1 ? '' : 's'}, got ${input.length}` };
+        }
+        if (issue.origin === 'string' && typeof input === 'string') {
+          return { path, message: `${describeInput(input)} is too short: at least ${String(issue.minimum)} character${issue.minimum === 1 ? '' : 's'}` };
+        }
         return { path, message: `${describeInput(input)} is too small: must be ${issue.inclusive === true ? '>=' : '>'} ${String(issue.minimum)}` };
       case 'too_big':
         return { path, message: `${describeInput(input)} is too big: must be ${issue.inclusive === true ? '<=' : '<'} ${String(issue.maximum)}` };
@@ -146,9 +156,6 @@ export function configIssuesFromZod(
         }
         return { path, message: `${describeInput(input)} matches none of the allowed forms` };
       }
-      case 'custom':
-        // Our refinements write complete messages that already quote the value.
-        return { path, message: issue.message };
       case 'invalid_format':
         return { path, message: `${describeInput(input)} is not a valid ${issue.format}` };
       default:

@@ -33,12 +33,14 @@ export async function loadPipelineFile(path: string, cwd: string = process.cwd()
 
 /** Parses YAML or JSON text; syntax errors name the line and column. */
 export function parseConfigText(text: string, file?: string): unknown {
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     const issues: ConfigIssue[] = document.errors.map((error) => {
       const where = error.linePos?.[0];
+      // With prettyErrors the message ends in " at line L, column C:" and a source excerpt.
+      const reason = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
       const location = where === undefined ? '' : ` at line ${where.line}, column ${where.col}`;
-      return { path: '', message: `Syntax error${location}: ${error.message.split('\n')[0] ?? ''}` };
+      return { path: '', message: `YAML syntax error${location}: ${reason}` };
     });
     throw new ConfigError(issues, file === undefined ? {} : { file });
   }

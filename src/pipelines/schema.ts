@@ -6,7 +6,7 @@ import { z } from 'zod';
 
 const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
-export const NodeIdSchema = z.string().regex(KEBAB, {
+export const NodeIdSchema = z.string().refine((id) => KEBAB.test(id), {
   error: (issue) => `Node id ${JSON.stringify(issue.input)} must be kebab-case (lower-case letters, digits and single dashes), e.g. "btc-candles"`,
 });
 

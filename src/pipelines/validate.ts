@@ -205,7 +205,7 @@ function checkRole(node: ParsedNode, definition: Definition, issues: ConfigIssue
   return true;
 }
 
-/** Nodes ordered so that every node follows its inputs; a cycle is reported once with its path. */
+/** Every node, ordered so that each follows its inputs where it can; a cycle is reported once with its path. */
 function topologicalOrder(nodes: readonly ParsedNode[], byId: ReadonlyMap<string, ParsedNode>, issues: ConfigIssue[]): ParsedNode[] {
   const state = new Map<string, 'visiting' | 'done'>();
   const order: ParsedNode[] = [];
@@ -231,19 +231,7 @@ function topologicalOrder(nodes: readonly ParsedNode[], byId: ReadonlyMap<string
     order.push(node);
   };
   for (const node of nodes) visit(node, []);
-  // Nodes on a cycle are excluded from phase 2: their inputs can never be known.
-  return reported.size === 0 ? order : order.filter((node) => !onCycle(node, byId));
-}
-
-function onCycle(start: ParsedNode, byId: ReadonlyMap<string, ParsedNode>): boolean {
-  const stack = [...start.from];
-  const seen = new Set<string>();
-  while (stack.length > 0) {
-    const id = stack.pop() as string;
-    if (id === start.id) return true;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    stack.push(...(byId.get(id)?.from ?? []));
-  }
-  return false;
+  // Nodes on a cycle are still in the list, so their params are checked; their ports never
+  // become known, so no port problem is reported for them on top of the cycle.
+  return order;
 }
