@@ -77,17 +77,17 @@ describe('alphaflow CLI', () => {
   it('exits 2 for a config without a sink, a missing file, a bad override and an unknown command', async () => {
     const noSink = join(tmp, 'no-sink.yaml');
     writeFileSync(noSink, 'name: quiet\nnodes:\n  - { id: trades, use: simulator-trades, params: { limit: 10 } }\n');
-    const runs = await Promise.all([
+    const [noSinkRun, missingRun, overrideRun, commandRun] = await Promise.all([
       alphaflow(['run', noSink]),
       alphaflow(['run', join(tmp, 'missing.yaml')]),
       alphaflow(['run', 'pipelines/default.yaml', '--set', 'nosuch.seed=1']),
       alphaflow(['frobnicate']),
     ]);
-    expect(runs.map((run) => run.code)).toStrictEqual([2, 2, 2, 2]);
-    expect(runs[0]?.stderr).toContain('has no sink');
-    expect(runs[1]?.stderr).toContain('file not found');
-    expect(runs[2]?.stderr).toContain('names node "nosuch", which does not exist');
-    expect(runs[3]?.stderr).toContain('Unknown command "frobnicate"');
+    expect([noSinkRun.code, missingRun.code, overrideRun.code, commandRun.code]).toStrictEqual([2, 2, 2, 2]);
+    expect(noSinkRun.stderr).toContain('has no sink');
+    expect(missingRun.stderr).toContain('file not found');
+    expect(overrideRun.stderr).toContain('names node "nosuch", which does not exist');
+    expect(commandRun.stderr).toContain('Unknown command "frobnicate"');
   });
 
   it('stops cleanly on SIGINT: signals on stdout, logs on stderr, exit 0', async () => {
