@@ -58,7 +58,10 @@ export const CandleSchema = z
     volume: quantity,
     /** Quote-asset volume, when the source knows it. */
     quoteVolume: quantity.optional(),
-    /** Number of trades, when the source knows it. */
+    /**
+     * Number of trades, when the source knows it: the venue's count for venue klines; the number
+     * of trade records for candles built from trades (aggregate trades when built from aggTrade).
+     */
     trades: z.number().int().nonnegative().optional(),
     /** Base volume bought by takers, when the source knows it. */
     takerBuyVolume: quantity.optional(),

@@ -24,7 +24,8 @@ function alias(asset: string): string {
  */
 export function tryCanonicalSymbol(raw: string): string | undefined {
   const upper = raw.trim().toUpperCase();
-  const separated = /^([A-Z0-9]+)[-/_]([A-Z0-9]+)$/.exec(upper);
+  // `_` is not a separator: Binance uses it for contracts (`BTCUSDT_240927`, `BTCUSD_PERP`).
+  const separated = /^([A-Z0-9]+)[-/]([A-Z0-9]+)$/.exec(upper);
   if (separated !== null) return `${alias(separated[1] ?? '')}-${alias(separated[2] ?? '')}`;
   if (!/^[A-Z0-9]+$/.test(upper)) return undefined;
   for (const quote of QUOTES) {

@@ -31,16 +31,24 @@ export function createDropReporter(ctx: NodeContext, source: string, options: { 
   const windowMs = options.windowMs ?? 60_000;
   const counter = ctx.metrics.counter(METRIC.dropped, 'Records a source dropped, by source and reason');
   const windows = new Map<string, { start: number; logged: number; suppressed: number }>();
+  const labels = new Set<string>();
   let count = 0;
+  const reasonKey = (reason: string): string => {
+    const label = reasonLabel(reason);
+    if (labels.has(label)) return label;
+    if (labels.size >= MAX_REASON_LABELS) return 'other';
+    labels.add(label);
+    return label;
+  };
   return {
     get count() {
       return count;
     },
     drop(origin, reason, sample) {
       count++;
-      counter.inc({ source, reason: reasonKey(reason) });
-      const now = ctx.scheduler.now();
       const key = reasonKey(reason);
+      counter.inc({ source, reason: key });
+      const now = ctx.scheduler.now();
       let window = windows.get(key);
       if (window === undefined || now - window.start >= windowMs) {
         if (window !== undefined && window.suppressed > 0) {
@@ -66,8 +74,11 @@ export function createDropReporter(ctx: NodeContext, source: string, options: { 
   };
 }
 
+/** Distinct reason labels one source may create; a feed inventing reasons cannot grow them further. */
+const MAX_REASON_LABELS = 64;
+
 /** The counter label for a reason: its text up to the first colon ("bad price: NaN" -> "bad price"). */
-function reasonKey(reason: string): string {
+function reasonLabel(reason: string): string {
   const colon = reason.indexOf(':');
   return colon < 0 ? reason : reason.slice(0, colon);
 }

@@ -68,7 +68,7 @@ describe('validatePipeline', () => {
         → at nodes[7]
       ✖ Node "feats" reads from "candles", which does not exist. Did you mean "Candles"? Nodes: trades, Candles, feats, vote, loop-a, loop-b, extra
         → at nodes[3].from
-      ✖ Unknown kind "featurs" (node "feats"). Did you mean "features"? Available sources: binance-klines-csv, simulator-candles, simulator-trades; operators: build-candles, consensus, features, mean-reversion-voter, momentum-voter, resample-candles, risk-plan, select, trend-voter; sinks: console, discard, ndjson-file
+      ✖ Unknown kind "featurs" (node "feats"). Did you mean "features"? Available sources: binance-klines-csv, replay-file, simulator-candles, simulator-trades; operators: build-candles, consensus, features, mean-reversion-voter, momentum-voter, resample-candles, risk-plan, select, trend-voter; sinks: console, discard, ndjson-file
         → at nodes[3].use
       ✖ Node "vote" reads from "feature", which does not exist. Nodes: trades, Candles, feats, vote, loop-a, loop-b, extra
         → at nodes[4].from
@@ -178,7 +178,7 @@ describe('applyOverrides', () => {
     const out = applyOverrides(raw, ['trades.seed=7', 'risk.equity=25000', 'trades.symbol=ETH-USDT', 'risk.nested.flag=true']) as typeof raw;
     expect(out.nodes[0]?.params).toStrictEqual({ seed: 7, symbol: 'ETH-USDT' });
     expect(out.nodes[1]).toStrictEqual({ id: 'risk', use: 'risk-plan', params: { equity: 25000, nested: { flag: true } } });
-    expect(raw.nodes[0]?.params.seed, 'the original config is untouched').toBe(1);
+    expect(raw.nodes[0]?.params?.seed, 'the original config is untouched').toBe(1);
   });
 
   it('reports a malformed override or an unknown node', () => {
