@@ -20,7 +20,8 @@ export type FileSinkOptions = z.input<typeof fileSinkParams>;
 
 /**
  * Appends each record as one JSON line to a file, and emits one delivery per record. The file
- * is opened on subscribe and flushed and closed on unsubscribe or completion. Writes are
+ * is opened on subscribe and flushed and closed on unsubscribe or completion; the sink completes
+ * only once the file is closed, so awaiting it means every line is on disk. Writes are
  * buffered in memory and never dropped; a write error (disk full, permission denied) is logged
  * once, and every record from then on is a failed delivery, counted.
  *
@@ -62,12 +63,21 @@ export function toFile(options: FileSinkOptions, context?: NodeContext): Operato
           subscriber.error(err);
         },
         complete: () => {
-          subscriber.complete();
+          // Complete once every line is on disk (or the write failed): awaiting the sink means
+          // the file is complete. 'close' follows both 'finish' and 'error'.
+          if (stream.destroyed) {
+            subscriber.complete();
+            return;
+          }
+          stream.once('close', () => {
+            subscriber.complete();
+          });
+          stream.end();
         },
       });
       return () => {
         subscription.unsubscribe();
-        stream.end();
+        if (!stream.writableEnded) stream.end();
       };
     });
 }
