@@ -1,0 +1,14 @@
+export { builtinRegistry } from './builtins.js';
+export { builtinCatalog } from './catalog.js';
+export type { CompiledPipeline, CompileOptions, PipelineOutput } from './compile.js';
+export { compilePipeline } from './compile.js';
+export type { CatalogEntry, KindDescription, ParamDescription } from './describe.js';
+export { describeParams, describeRegistry, formatCatalog, formatGraph } from './describe.js';
+export type { LaunchOptions } from './launch.js';
+export { compileOrReport, EXIT, launch } from './launch.js';
+export type { LoadedConfig } from './load.js';
+export { applyOverrides, loadPipelineFile, parseConfigText } from './load.js';
+export type { NodeConfigInput, PipelineConfigInput } from './schema.js';
+export { NodeConfigSchema, PipelineConfigSchema } from './schema.js';
+export type { ValidatedNode, ValidatedPipeline } from './validate.js';
+export { validatePipeline } from './validate.js';

@@ -1,0 +1,43 @@
+export type { BinanceFeed } from './binance/binanceUrls.js';
+export { binanceFeedOfUrl, binanceRawStream } from './binance/binanceUrls.js';
+export type {
+  BinanceControl,
+  BinanceFrameHandler,
+  BinanceMarket,
+  BinanceParser,
+  BinanceParserOptions,
+  BinanceRecord,
+  BinanceRequestId,
+} from './binance/parse.js';
+export { createBinanceParser } from './binance/parse.js';
+export { canonicalFromBinance } from './binance/payloads.js';
+export type { DropReporter } from './dropReporter.js';
+export { createDropReporter } from './dropReporter.js';
+export type { EmitRecordsOptions } from './emitRecords.js';
+export { emitRecords } from './emitRecords.js';
+export type { BinanceKlinesCsvOptions } from './replay/klinesCsv.js';
+export { binanceKlinesCsv, binanceKlinesCsvParams, binanceKlinesCsvSource } from './replay/klinesCsv.js';
+export type { LineBatch } from './replay/readLines.js';
+export { readLines } from './replay/readLines.js';
+export type { FormatOptions, InvalidLine, ReadEntry, ReadRecordingOptions, RecordingEntry, RecordingFormat } from './replay/recording.js';
+export {
+  detectFormat,
+  formatRecordingLine,
+  parseRecordingLine,
+  readRecording,
+  RECORDING_FORMAT,
+  RECORDING_VERSION,
+  recordingHeader,
+} from './replay/recording.js';
+export type { ReplayFileOptions, ReplayType } from './replay/replayFile.js';
+export { REPLAY_TYPES, replayFile, replayFileParams, replayFileSource } from './replay/replayFile.js';
+export { builtinSources } from './registry.js';
+export type { SimulatorRun, SimulatorRunOptions } from './simulator/createSimulatorRun.js';
+export { createSimulatorRun } from './simulator/createSimulatorRun.js';
+export type { HistoryRange, MarketSimulatorOptions, MarketSimulatorParams, SimulatedJump } from './simulator/marketSimulator.js';
+export { DEFAULT_MAX_HISTORY, MarketSimulator, marketSimulatorParams } from './simulator/marketSimulator.js';
+export { SeededRandom } from './simulator/seededRandom.js';
+export type { SimulatorCandlesInput, SimulatorCandlesParams } from './simulator/simulatorCandles.js';
+export { simulatorCandles, simulatorCandlesParams, simulatorCandlesSource } from './simulator/simulatorCandles.js';
+export type { SimulatorTradesInput, SimulatorTradesParams } from './simulator/simulatorTrades.js';
+export { simulatorTrades, simulatorTradesParams, simulatorTradesSource } from './simulator/simulatorTrades.js';
