@@ -17,9 +17,8 @@ import { pino } from 'pino';
 import { lastValueFrom, Observable, toArray } from 'rxjs';
 import { z } from 'zod';
 import { createRegistry, defineSource } from '../src/definitions.js';
-import type { Candle, Features, Signal, Trade, Vote } from '../src/model/index.js';
+import type { Candle, Signal, Trade } from '../src/model/index.js';
 import { canonicalSymbol } from '../src/model/index.js';
-import { createIndicator, indicatorSpec } from '../src/operators/indicators/registry.js';
 import { adx } from '../src/operators/indicators/adx.js';
 import { atr } from '../src/operators/indicators/atr.js';
 import { bollinger } from '../src/operators/indicators/bollinger.js';
@@ -28,17 +27,12 @@ import { rsi } from '../src/operators/indicators/rsi.js';
 import { sma } from '../src/operators/indicators/sma.js';
 import { stochastic } from '../src/operators/indicators/stochastic.js';
 import { builtinOperators } from '../src/operators/registry.js';
-import { buildRiskPlan } from '../src/operators/risk/buildRiskPlan.js';
-import { riskPlanParams } from '../src/operators/risk/planRisk.js';
-import { evaluateMeanReversion, meanReversionVoterParams } from '../src/operators/voting/meanReversionVoter.js';
-import { evaluateMomentum, momentumVoterParams } from '../src/operators/voting/momentumVoter.js';
-import { tallyVotes } from '../src/operators/voting/tallyVotes.js';
-import { evaluateTrend, trendVoterParams } from '../src/operators/voting/trendVoter.js';
 import { compilePipeline } from '../src/pipelines/compile.js';
 import { builtinSinks } from '../src/sinks/registry.js';
 import { createBinanceParser, type BinanceFrameHandler } from '../src/sources/binance/parse.js';
 import { createDropReporter } from '../src/sources/dropReporter.js';
 import { aggTradeFrames, type RecordedFrames } from './frames.js';
+import { createPlainChain } from './plainChain.js';
 
 /** PERFORMANCE.md's bundle (RSI14, MACD 12/26/9, SMA20, SMA50, BB 20/2, ATR14) plus what the voters read. */
 const INDICATORS = [rsi(14), macd(), sma(20), sma(50), bollinger(), atr(14), stochastic(), adx(14)];
@@ -115,21 +109,12 @@ interface AggTradeData {
   m?: unknown;
 }
 
-/** The hand-written loop: same parse checks, inline candle, the same indicator and decision functions. */
+/** The hand-written loop: same parse checks, an inline candle, then the shared plain decision chain. */
 export function runPlain(input: RecordedFrames): B1Result {
-  const specs = INDICATORS.map((spec) => indicatorSpec.parse(spec));
-  const trendRules = trendVoterParams.parse({});
-  const momentumRules = momentumVoterParams.parse({});
-  const meanRules = meanReversionVoterParams.parse({});
-  const riskRules = riskPlanParams.parse(RISK);
-  const voters = ['trend', 'momentum', 'mean-reversion'];
-  const tally = { voters, weights: new Map<string, number>(), quorum: 3, minAgreement: 0.5, minConfidence: 0 };
-
   const start = process.hrtime.bigint();
-  const indicators = specs.map(createIndicator);
+  const decide = createPlainChain(INDICATORS, RISK);
   const signals: Signal[] = [];
   const symbols = new Map<string, string>();
-  let previous: Features | undefined;
   let openTime = -1;
   let open = 0;
   let high = 0;
@@ -161,21 +146,8 @@ export function runPlain(input: RecordedFrames): B1Result {
       takerBuyVolume: tb,
       closed: true,
     };
-    const values: Record<string, number | null> = {};
-    for (const indicator of indicators) {
-      indicator.update(bar, false);
-      indicator.write(values);
-    }
-    const features: Features = { type: 'features', venue: 'binance', symbol, tsEvent: at, tsRecv, interval: '1m', openTime: barOpen, closeTime: bar.closeTime, closed: true, candle: bar, values };
-    const decisions = [evaluateTrend(features, trendRules, 'trend'), evaluateMomentum(features, previous, momentumRules, 'momentum'), evaluateMeanReversion(features, meanRules, 'mean-reversion')];
-    previous = features;
-    const votes = new Map<string, Vote>();
-    decisions.forEach((decision, i) => {
-      const voter = voters[i] as string;
-      votes.set(voter, { type: 'vote', venue: 'binance', symbol, tsEvent: at, tsRecv, voter, ...decision, interval: '1m', openTime: barOpen, closeTime: bar.closeTime, features });
-    });
-    const plan = buildRiskPlan(tallyVotes(votes, tally, features), riskRules);
-    if (plan.signal !== undefined) signals.push(plan.signal);
+    const signal = decide(bar);
+    if (signal !== undefined) signals.push(signal);
   };
 
   const { frames, tsRecv } = input;

@@ -14,16 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import { lastValueFrom, toArray } from 'rxjs';
-import type { Candle, Features, Signal, Vote } from '../src/model/index.js';
+import type { Signal } from '../src/model/index.js';
 import { DEFAULT_INDICATORS } from '../src/operators/indicators/features.js';
-import { createIndicator, indicatorSpec } from '../src/operators/indicators/registry.js';
-import { buildRiskPlan } from '../src/operators/risk/buildRiskPlan.js';
-import { riskPlanParams } from '../src/operators/risk/planRisk.js';
-import { evaluateMeanReversion, meanReversionVoterParams } from '../src/operators/voting/meanReversionVoter.js';
-import { evaluateMomentum, momentumVoterParams } from '../src/operators/voting/momentumVoter.js';
-import { tallyVotes } from '../src/operators/voting/tallyVotes.js';
-import { evaluateTrend, trendVoterParams } from '../src/operators/voting/trendVoter.js';
 import { compilePipeline } from '../src/pipelines/compile.js';
+import { createPlainChain } from './plainChain.js';
 
 export const KLINES = fileURLToPath(new URL('../../shared/data/binance-klines/BTCUSDT-1m-2025-01-01_2025-02-04.csv.gz', import.meta.url));
 const RISK = { equity: 10_000, riskPerTrade: 0.01, maxLeverage: 3, tickSize: 0.01, qtyStep: 0.00001 };
@@ -63,18 +57,10 @@ export async function runEngine(): Promise<KlinesResult> {
 }
 
 export function runPlain(): KlinesResult {
-  const trendRules = trendVoterParams.parse({});
-  const momentumRules = momentumVoterParams.parse({});
-  const meanRules = meanReversionVoterParams.parse({});
-  const riskRules = riskPlanParams.parse(RISK);
-  const voters = ['trend', 'momentum', 'mean-reversion'];
-  const tally = { voters, weights: new Map<string, number>(), quorum: 3, minAgreement: 0.5, minConfidence: 0 };
-
   const start = process.hrtime.bigint();
-  const indicators = DEFAULT_INDICATORS.map((spec) => createIndicator(indicatorSpec.parse(spec)));
+  const decide = createPlainChain(DEFAULT_INDICATORS, RISK);
   const lines = gunzipSync(readFileSync(KLINES)).toString('utf8').split('\n');
   const signals: Signal[] = [];
-  let previous: Features | undefined;
   let candles = 0;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i] as string;
@@ -89,22 +75,8 @@ export function runPlain(): KlinesResult {
     if (!(open > 0 && high >= low && low > 0 && close > 0 && volume >= 0) || Number.isNaN(openTime)) continue;
     candles++;
     const closeTime = openTime + MINUTE - 1;
-    const bar: Candle = { type: 'candle', venue: 'binance', symbol: 'BTC-USDT', tsEvent: closeTime + 1, tsRecv: closeTime + 1, interval: '1m', openTime, closeTime, open, high, low, close, volume, closed: true };
-    const values: Record<string, number | null> = {};
-    for (const indicator of indicators) {
-      indicator.update(bar, false);
-      indicator.write(values);
-    }
-    const basis: Features = { type: 'features', venue: 'binance', symbol: 'BTC-USDT', tsEvent: bar.tsEvent, tsRecv: bar.tsRecv, interval: '1m', openTime, closeTime, closed: true, candle: bar, values };
-    const decisions = [evaluateTrend(basis, trendRules, 'trend'), evaluateMomentum(basis, previous, momentumRules, 'momentum'), evaluateMeanReversion(basis, meanRules, 'mean-reversion')];
-    previous = basis;
-    const votes = new Map<string, Vote>();
-    decisions.forEach((decision, j) => {
-      const voter = voters[j] as string;
-      votes.set(voter, { type: 'vote', venue: 'binance', symbol: 'BTC-USDT', tsEvent: bar.tsEvent, tsRecv: bar.tsRecv, voter, ...decision, interval: '1m', openTime, closeTime, features: basis });
-    });
-    const plan = buildRiskPlan(tallyVotes(votes, tally, basis), riskRules);
-    if (plan.signal !== undefined) signals.push(plan.signal);
+    const signal = decide({ type: 'candle', venue: 'binance', symbol: 'BTC-USDT', tsEvent: closeTime + 1, tsRecv: closeTime + 1, interval: '1m', openTime, closeTime, open, high, low, close, volume, closed: true });
+    if (signal !== undefined) signals.push(signal);
   }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   return { seconds, candles, signals: signals.length, hash: hashSignals(signals) };

@@ -11,23 +11,9 @@ import type { z } from 'zod';
 import type { NodeContext } from './context.js';
 import { DuplicateKindError } from './errors.js';
 import type { Delivery } from './model/index.js';
+import { DATA_TYPES } from './model/index.js';
 
-export const PORT_TYPES = [
-  'trade',
-  'candle',
-  'book-top',
-  'book-depth',
-  'liquidation',
-  'mark-price',
-  'news',
-  'option-ticker',
-  'features',
-  'vote',
-  'consensus',
-  'signal',
-  'alert',
-  'any',
-] as const;
+export const PORT_TYPES = [...DATA_TYPES, 'any'] as const;
 
 /** The record type on an edge; `any` accepts (or emits) every type. */
 export type PortType = (typeof PORT_TYPES)[number];

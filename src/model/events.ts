@@ -413,8 +413,8 @@ export const DeliverySchema = z
   .readonly();
 export type Delivery = z.infer<typeof DeliverySchema>;
 
-/** Every record type, for params that filter by type. */
-export const EventTypeSchema = z.enum([
+/** The data record types: what a stream between two nodes carries (besides control events). */
+export const DATA_TYPES = [
   'trade',
   'candle',
   'book-top',
@@ -428,6 +428,7 @@ export const EventTypeSchema = z.enum([
   'consensus',
   'signal',
   'alert',
-  'gap',
-  'status',
-]);
+] as const satisfies readonly AnyEvent['type'][];
+
+/** Every record type, for params that filter by type. */
+export const EventTypeSchema = z.enum([...DATA_TYPES, 'gap', 'status']);

@@ -6,6 +6,7 @@ export {
   CandleSchema,
   ConsensusSchema,
   ControlEventSchema,
+  DATA_TYPES,
   DeliverySchema,
   DirectionSchema,
   EventTypeSchema,
