@@ -7,8 +7,10 @@
  * `engine` compiles the chain as a pipeline config (the only bench-specific part is the source,
  * which hands the in-memory frames and their recorded receive times to the Binance parser that
  * live and file replay use). `plain` is the hand-written loop a competent engineer would write
- * instead: JSON.parse, the same field checks, an inline candle, and the same indicator, voter,
- * consensus and risk functions called directly. Both must produce the same signals (the hash is
+ * instead: the same decoder, an inline candle, and the same indicator, voter, consensus and risk
+ * functions called directly, so `engine/plain` is the cost of the engine alone. `plain-json` is
+ * that loop decoding with JSON.parse and the same field checks instead, as PERFORMANCE.md's
+ * plain loop does. Both must produce the same signals (the hash is
  * printed and compared by bench/run.ts). B0, the decode floor, runs beside them. One JSON line
  * per timed run.
  */
@@ -109,12 +111,13 @@ interface AggTradeData {
   m?: unknown;
 }
 
-/** The hand-written loop: same parse checks, an inline candle, then the shared plain decision chain. */
-export function runPlain(input: RecordedFrames): B1Result {
-  const start = process.hrtime.bigint();
+/**
+ * The hand-written loop after decoding: an inline candle, then the shared plain decision chain.
+ * `onTrade` takes one decoded trade; `finish` returns the signals.
+ */
+function plainLoop(): { onTrade: (price: number, qty: number, time: number, recv: number, symbol: string, buyerIsMaker: boolean) => void; signals: Signal[] } {
   const decide = createPlainChain(INDICATORS, RISK);
   const signals: Signal[] = [];
-  const symbols = new Map<string, string>();
   let openTime = -1;
   let open = 0;
   let high = 0;
@@ -150,6 +153,35 @@ export function runPlain(input: RecordedFrames): B1Result {
     if (signal !== undefined) signals.push(signal);
   };
 
+  const onTrade = (price: number, qty: number, time: number, recv: number, tradeSymbol: string, buyerIsMaker: boolean): void => {
+    symbol = tradeSymbol;
+    const bucket = time - (time % MINUTE);
+    if (bucket !== openTime) {
+      if (openTime >= 0) {
+        closeBar(time, recv, openTime, open, high, low, close, volume, quoteVolume, count, takerBuy);
+        for (let t = openTime + MINUTE; t < bucket; t += MINUTE) closeBar(time, recv, t, close, close, close, close, 0, 0, 0, 0);
+      }
+      openTime = bucket;
+      open = high = low = price;
+      volume = quoteVolume = takerBuy = 0;
+      count = 0;
+    }
+    if (price > high) high = price;
+    if (price < low) low = price;
+    close = price;
+    volume += qty;
+    quoteVolume += price * qty;
+    if (!buyerIsMaker) takerBuy += qty;
+    count++;
+  };
+  return { onTrade, signals };
+}
+
+/** The hand-written loop with its own decoding: JSON.parse and the same field checks. */
+export function runPlain(input: RecordedFrames): B1Result {
+  const start = process.hrtime.bigint();
+  const { onTrade, signals } = plainLoop();
+  const symbols = new Map<string, string>();
   const { frames, tsRecv } = input;
   for (let i = 0; i < frames.length; i++) {
     let message: { data?: AggTradeData };
@@ -169,27 +201,30 @@ export function runPlain(input: RecordedFrames): B1Result {
       canonical = canonicalSymbol(data.s);
       symbols.set(data.s, canonical);
     }
-    symbol = canonical;
-    const bucket = time - (time % MINUTE);
-    const recv = tsRecv[i] as number;
-    if (bucket !== openTime) {
-      if (openTime >= 0) {
-        closeBar(time, recv, openTime, open, high, low, close, volume, quoteVolume, count, takerBuy);
-        for (let t = openTime + MINUTE; t < bucket; t += MINUTE) closeBar(time, recv, t, close, close, close, close, 0, 0, 0, 0);
-      }
-      openTime = bucket;
-      open = high = low = price;
-      volume = quoteVolume = takerBuy = 0;
-      count = 0;
-    }
-    if (price > high) high = price;
-    if (price < low) low = price;
-    close = price;
-    volume += qty;
-    quoteVolume += price * qty;
-    if (data.m !== true) takerBuy += qty;
-    count++;
+    onTrade(price, qty, time, tsRecv[i] as number, canonical, data.m === true);
   }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return { seconds, signals: signals.length, hash: hashSignals(signals) };
+}
+
+/**
+ * The same loop decoding with alphaflow's Binance parser, as the engine does: the ratio of the
+ * engine to this side is the cost of the engine alone, with no decoder difference in it.
+ */
+export function runPlainSameDecoder(input: RecordedFrames): B1Result {
+  const start = process.hrtime.bigint();
+  const { onTrade, signals } = plainLoop();
+  const parser = createBinanceParser({ market: 'spot' });
+  const handler: BinanceFrameHandler = {
+    record: (record) => {
+      const trade = record as Trade;
+      onTrade(trade.price, trade.qty, trade.tsEvent, trade.tsRecv, trade.symbol, trade.side === 'sell');
+    },
+    control: () => undefined,
+    drop: () => undefined,
+  };
+  const { frames, tsRecv } = input;
+  for (let i = 0; i < frames.length; i++) parser.parse(frames[i] as string, tsRecv[i] as number, handler);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   return { seconds, signals: signals.length, hash: hashSignals(signals) };
 }
@@ -218,10 +253,11 @@ async function main(): Promise<void> {
   const input = aggTradeFrames(events);
   const sides = {
     engine: (): Promise<B1Result> => runEngine(input),
-    plain: (): Promise<B1Result> => Promise.resolve(runPlain(input)),
+    plain: (): Promise<B1Result> => Promise.resolve(runPlainSameDecoder(input)),
+    'plain-json': (): Promise<B1Result> => Promise.resolve(runPlain(input)),
     b0: (): Promise<B1Result> => Promise.resolve(runFloor(input)),
   };
-  const order = ['engine', 'plain', 'b0'] as const;
+  const order = ['engine', 'plain', 'plain-json', 'b0'] as const;
   for (const side of order) await sides[side]();
   for (let rep = 0; rep < REPS; rep++) {
     for (const side of rep % 2 === 0 ? order : [...order].reverse()) {

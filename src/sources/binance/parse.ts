@@ -30,11 +30,20 @@
  * | markPriceUpdate | `mark-price` | `E` | `indexPrice` = `i`, `fundingRate` = `r`, `nextFundingTime` = `T` (absent when `""`/0) |
  *
  * Venue is `binance` for spot and `binance-usdm` for USD-M futures.
+ *
+ * Fast path: trade and aggTrade frames, nearly all of the traffic, are first offered to a scanner
+ * that reads the frame text in place ({@link TradeFrameScanner}, whose header gives the grammar).
+ * The values it finds go through the same checks and conversions as below, and it builds the same
+ * record with its fields in the same order. Whatever the scanner or a check does not accept
+ * (a drop, an escape, a blank, an exponent, a duplicate key, ...) goes through `JSON.parse`, so
+ * drops and their reasons always come from that path. `verifyFastPath` runs both paths on every
+ * frame and throws an {@link InvariantError} when they disagree.
  */
-import { quote } from '../../errors.js';
+import { InvariantError, quote } from '../../errors.js';
 import type { BookDepth, BookTop, Candle, Level, Liquidation, MarkPrice, Trade } from '../../model/index.js';
 import type { BinanceMarket } from './payloads.js';
 import { canonicalFromBinance, DEFAULT_MAX_AHEAD_MS, EARLIEST_EVENT_TIME, PARTIAL_DEPTH_STREAM } from './payloads.js';
+import { TradeFrameScanner } from './tradeFrameScanner.js';
 
 export type { BinanceMarket } from './payloads.js';
 
@@ -68,6 +77,19 @@ export interface BinanceParserOptions {
    * whose clock starts at 0 receives real frames "years early": set the clock, or this to Infinity.
    */
   readonly maxAheadMs?: number;
+  /**
+   * Reads trade and aggTrade frames without `JSON.parse` when their text allows it (default
+   * true). The records are the same either way; false is for comparisons and for ruling the fast
+   * path out when debugging.
+   */
+  readonly fastPath?: boolean;
+  /**
+   * Runs the fast path and the `JSON.parse` path on every frame and throws an `InvariantError`
+   * when the fast path's record differs from the other's in any value or field order, or when it
+   * accepted a frame that the other drops (default false). It delivers what the `JSON.parse` path
+   * found. For tests, and for checking the fast path on a payload shape Binance has just changed.
+   */
+  readonly verifyFastPath?: boolean;
 }
 
 export interface BinanceParser {
@@ -80,13 +102,82 @@ export interface BinanceParser {
    * envelope's `stream` wins.
    */
   parse(frame: string, tsRecv: number, out: BinanceFrameHandler, stream?: string): void;
+  /** How many frames the fast path has decoded; all others went through `JSON.parse`. */
+  readonly fastPathFrames: number;
 }
 
 /** Creates a parser. It holds only a symbol cache: create one per connection or replay. */
 export function createBinanceParser(options: BinanceParserOptions): BinanceParser {
+  return createBinanceParserWithScanner(options, new TradeFrameScanner());
+}
+
+/**
+ * {@link createBinanceParser} with the fast path's scanner given. A test seam only: tests pass a
+ * deliberately broken scanner to check that `verifyFastPath` catches it.
+ *
+ * @internal
+ */
+export function createBinanceParserWithScanner(options: BinanceParserOptions, scanner: TradeFrameScanner): BinanceParser {
   const maxAheadMs = options.maxAheadMs ?? DEFAULT_MAX_AHEAD_MS;
   if (!(maxAheadMs >= 0)) throw new RangeError(`maxAheadMs ${quote(maxAheadMs)} must be a non-negative number of milliseconds`);
-  return new FrameParser(options.market, maxAheadMs);
+  const mode = options.verifyFastPath === true ? 'verify' : options.fastPath === false ? 'off' : 'on';
+  return new FrameParser(options.market, maxAheadMs, scanner, mode);
+}
+
+/** What a frame delivered, in order: used to compare the two paths. */
+export type FrameOutcome =
+  | { readonly kind: 'record'; readonly record: BinanceRecord }
+  | { readonly kind: 'control'; readonly message: BinanceControl }
+  | { readonly kind: 'drop'; readonly reason: string };
+
+/**
+ * How the fast path's outcomes differ from the `JSON.parse` path's for the same frame, or
+ * undefined when they are the same: the same kinds in the same order, records with the same keys
+ * in the same order and the same values (`Object.is`, so 0 and -0 differ), drops with the same
+ * reason.
+ */
+export function fastPathMismatch(fast: readonly FrameOutcome[], slow: readonly FrameOutcome[]): string | undefined {
+  if (fast.length !== slow.length) return `the fast path delivered ${fast.length} outcomes, JSON.parse ${slow.length}: ${quote(fast)} vs ${quote(slow)}`;
+  for (let i = 0; i < fast.length; i++) {
+    const a = fast[i] as FrameOutcome;
+    const b = slow[i] as FrameOutcome;
+    const path = sameValue(a, b, '');
+    if (path !== undefined) return `outcome ${i} differs at ${path === '' ? 'the top' : path}: fast ${quote(a)}, JSON.parse ${quote(b)}`;
+  }
+  return undefined;
+}
+
+/** The path (`.record.price`) of the first difference between two JSON-like values, or undefined. */
+function sameValue(a: unknown, b: unknown, path: string): string | undefined {
+  if (Object.is(a, b)) return undefined;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return path;
+  const aKeys = Object.keys(a);
+  const bKeys = Object.keys(b);
+  if (aKeys.length !== bKeys.length) return `${path} (keys ${quote(aKeys)} vs ${quote(bKeys)})`;
+  for (let i = 0; i < aKeys.length; i++) {
+    const key = aKeys[i] as string;
+    if (key !== bKeys[i]) return `${path} (keys ${quote(aKeys)} vs ${quote(bKeys)})`;
+    const inner = sameValue((a as JsonObject)[key], (b as JsonObject)[key], `${path}.${key}`);
+    if (inner !== undefined) return inner;
+  }
+  return undefined;
+}
+
+/** Collects what a frame delivers, for the validation mode. */
+class OutcomeCollector implements BinanceFrameHandler {
+  readonly outcomes: FrameOutcome[] = [];
+
+  record(record: BinanceRecord): void {
+    this.outcomes.push({ kind: 'record', record });
+  }
+
+  control(message: BinanceControl): void {
+    this.outcomes.push({ kind: 'control', message });
+  }
+
+  drop(reason: string): void {
+    this.outcomes.push({ kind: 'drop', reason });
+  }
 }
 
 type JsonObject = Record<string, unknown>;
@@ -100,8 +191,12 @@ class FrameParser implements BinanceParser {
   readonly #usdm: boolean;
   readonly #maxAheadMs: number;
   readonly #symbols = new Map<string, string | null>();
+  /** The last symbol looked up and its canonical form. Empty, the cache answers "unrecognised". */
   #lastRaw = '';
-  #lastSymbol = '';
+  #lastSymbol: string | undefined = undefined;
+  readonly #scanner: TradeFrameScanner;
+  readonly #mode: 'on' | 'off' | 'verify';
+  #fastPathFrames = 0;
   /** Latest time allowed for the frame being parsed. */
   #limit = 0;
   #tsRecv = 0;
@@ -109,14 +204,85 @@ class FrameParser implements BinanceParser {
   #stream: string | undefined;
   #out: BinanceFrameHandler = NO_HANDLER;
 
-  constructor(market: BinanceMarket, maxAheadMs: number) {
+  constructor(market: BinanceMarket, maxAheadMs: number, scanner: TradeFrameScanner, mode: 'on' | 'off' | 'verify') {
     this.market = market;
     this.venue = market === 'spot' ? 'binance' : 'binance-usdm';
     this.#usdm = market === 'usdm';
     this.#maxAheadMs = maxAheadMs;
+    this.#scanner = scanner;
+    this.#mode = mode;
+  }
+
+  get fastPathFrames(): number {
+    return this.#fastPathFrames;
   }
 
   parse(frame: string, tsRecv: number, out: BinanceFrameHandler, stream?: string): void {
+    this.#tsRecv = tsRecv;
+    this.#limit = tsRecv + this.#maxAheadMs;
+    if (this.#mode === 'on') {
+      if (!this.#fastTrade(frame, out)) this.#parseJson(frame, out, stream);
+    } else if (this.#mode === 'off') {
+      this.#parseJson(frame, out, stream);
+    } else {
+      this.#verify(frame, out, stream);
+    }
+  }
+
+  /** Both paths; throws when the fast path accepted the frame and disagrees. Delivers the `JSON.parse` path's outcomes. */
+  #verify(frame: string, out: BinanceFrameHandler, stream: string | undefined): void {
+    const fast = new OutcomeCollector();
+    const slow = new OutcomeCollector();
+    const handled = this.#fastTrade(frame, fast);
+    this.#parseJson(frame, slow, stream);
+    if (handled) {
+      const mismatch = fastPathMismatch(fast.outcomes, slow.outcomes);
+      // The whole frame, not `quote`'s first 117 characters (that cut a trade frame before its
+      // price): a frame the scanner accepted is at most 1024 ASCII characters.
+      if (mismatch !== undefined) throw new InvariantError(`The Binance fast path disagrees with JSON.parse on frame ${JSON.stringify(frame)}: ${mismatch}`);
+    }
+    for (const outcome of slow.outcomes) {
+      if (outcome.kind === 'record') out.record(outcome.record);
+      else if (outcome.kind === 'control') out.control(outcome.message);
+      else out.drop(outcome.reason, frame);
+    }
+  }
+
+  /**
+   * The fast path: a trade or aggTrade frame the scanner accepts, whose values pass the checks of
+   * {@link #trade}, becomes the record {@link #trade} would build. False (nothing delivered) for
+   * anything else, including every frame {@link #trade} would drop.
+   */
+  #fastTrade(frame: string, out: BinanceFrameHandler): boolean {
+    const scan = this.#scanner;
+    if (!scan.scan(frame)) return false;
+    const id = scan.id;
+    const tsEvent = scan.tradeTime;
+    const price = decimalIn(frame, scan.priceStart, scan.priceEnd);
+    const qty = decimalIn(frame, scan.qtyStart, scan.qtyEnd);
+    if (!isId(id) || !(price > 0 && price < Infinity) || !(qty > 0 && qty < Infinity)) return false;
+    if (!this.#time(scan.eventTime) || !this.#time(tsEvent)) return false;
+    if (!scan.aggregate && scan.status === 'other') return false;
+    const symbol = this.#symbolIn(frame, scan.symbolStart, scan.symbolEnd);
+    if (symbol === undefined) return false;
+    // Counted before delivery: a handler that throws has still been given the record.
+    this.#fastPathFrames++;
+    out.record({
+      type: 'trade',
+      venue: this.venue,
+      symbol,
+      tsEvent,
+      tsRecv: this.#tsRecv,
+      id,
+      price,
+      qty,
+      side: scan.buyerIsMaker ? 'sell' : 'buy',
+    });
+    return true;
+  }
+
+  /** The `JSON.parse` path: every frame the fast path does not take. */
+  #parseJson(frame: string, out: BinanceFrameHandler, stream: string | undefined): void {
     let value: unknown;
     try {
       value = JSON.parse(frame);
@@ -124,8 +290,6 @@ class FrameParser implements BinanceParser {
       out.drop(`invalid JSON: ${err instanceof Error ? err.message : String(err)}`, frame);
       return;
     }
-    this.#tsRecv = tsRecv;
-    this.#limit = tsRecv + this.#maxAheadMs;
     this.#frame = frame;
     this.#out = out;
     this.#stream = stream;
@@ -499,6 +663,8 @@ class FrameParser implements BinanceParser {
 
   /** The canonical symbol of a raw Binance symbol, cached; undefined when not recognised. */
   #symbol(raw: unknown): string | undefined {
+    // Initially '' -> undefined: an empty symbol is unrecognised. (With '' -> '' a new parser's
+    // first frame could carry `"s":""` and yield a record with an empty symbol.)
     if (raw === this.#lastRaw) return this.#lastSymbol;
     if (typeof raw !== 'string') return undefined;
     let symbol = this.#symbols.get(raw);
@@ -511,6 +677,18 @@ class FrameParser implements BinanceParser {
     this.#lastRaw = raw;
     this.#lastSymbol = symbol;
     return symbol;
+  }
+
+  /** {@link #symbol} of the characters `start` to `end` of `text`; no allocation when it is the last symbol seen. */
+  #symbolIn(text: string, start: number, end: number): string | undefined {
+    const last = this.#lastRaw;
+    const length = end - start;
+    if (length === last.length) {
+      let i = 0;
+      while (i < length && text.charCodeAt(start + i) === last.charCodeAt(i)) i++;
+      if (i === length) return this.#lastSymbol;
+    }
+    return this.#symbol(text.slice(start, end));
   }
 
   #symbolProblem(event: string, field: string, raw: unknown): boolean {
@@ -574,26 +752,33 @@ const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
  */
 function decimal(value: unknown): number {
   if (typeof value !== 'string') return NaN;
-  const length = value.length;
-  if (length === 0) return NaN;
+  return decimalIn(value, 0, value.length);
+}
+
+/**
+ * {@link decimal} of the characters `start` to `end` of `text`, without copying them unless the
+ * `Number()` fallback needs them. The fast path reads the prices of a frame in place with it.
+ */
+function decimalIn(text: string, start: number, end: number): number {
+  if (end <= start) return NaN;
   let mantissa = 0;
   let point = -1;
-  for (let i = 0; i < length; i++) {
-    const code = value.charCodeAt(i);
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i);
     if (code >= 48 && code <= 57) {
       mantissa = mantissa * 10 + (code - 48);
       continue;
     }
     // A point needs a digit before it (every earlier character was one) and at least one after.
-    if (code === 46 && point < 0 && i > 0 && i < length - 1) {
+    if (code === 46 && point < 0 && i > start && i < end - 1) {
       point = i;
       continue;
     }
     return NaN;
   }
-  const decimals = point < 0 ? 0 : length - 1 - point;
+  const decimals = point < 0 ? 0 : end - 1 - point;
   if (mantissa <= Number.MAX_SAFE_INTEGER && decimals < POW10.length) return mantissa / (POW10[decimals] as number);
-  return +value;
+  return start === 0 && end === text.length ? +text : +text.slice(start, end);
 }
 
 /** Like {@link decimal}, with an optional leading minus. */
