@@ -53,7 +53,8 @@ export const FAST_TIMING: ConnectionTiming = {
   connectTimeoutMs: 1_000,
   ackTimeoutMs: 300,
   maxSubscribeAttempts: 3,
-  renewAfterMs: 0,
+  // The fast profile's maximum connection age is 5 s (reliability.md §6): renew a second before.
+  renewAfterMs: 4_000,
   renewSettleMs: 300,
   stallScale: 0.25,
   degradedAfterFailures: 5,

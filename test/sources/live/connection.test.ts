@@ -161,7 +161,8 @@ function connect(
   const connection = new ManagedConnection({
     protocol,
     handler,
-    timing: { ...FAST_TIMING, ...options.timing },
+    // The fixture has no maximum connection age: no planned renewal unless a test asks for it.
+    timing: { ...FAST_TIMING, renewAfterMs: 0, ...options.timing },
     budget: options.budget ?? new AttemptBudget(1000, 60_000),
     name: 'test#0',
     wallClock: () => asyncScheduler.now(),
