@@ -3,88 +3,13 @@
  * servers, seeded simulator as ground truth), with faults of reliability.md §7 injected. Fast
  * timing profile; assertions on completeness against the simulator, never on elapsed time.
  */
-import { pino } from 'pino';
-import type { Subscription } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createContext } from '../../../src/context.js';
-import { startMockBinance } from '../../../src/mock/binance/index.js';
-import type { BookDepth, Candle, Flow, Gap, Status, Trade } from '../../../src/model/index.js';
-import { binanceLive, binanceLiveParams } from '../../../src/sources/binance/binanceLive.js';
-import type { BinanceRecord } from '../../../src/sources/binance/parse.js';
-import { activeHandles, waitFor } from '../../support/waitFor.js';
+import type { BookDepth } from '../../../src/model/index.js';
+import { binanceLiveParams } from '../../../src/sources/binance/binanceLive.js';
+import { afterEachLiveRun, expectTradesComplete, startLiveRun as start } from '../../support/liveRun.js';
+import { waitFor } from '../../support/waitFor.js';
 
-type Mock = Awaited<ReturnType<typeof startMockBinance>>;
-
-const cleanups: (() => Promise<void> | void)[] = [];
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unhandled.push(reason);
-};
-process.on('unhandledRejection', onUnhandled);
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  expect(unhandled).toEqual([]);
-});
-
-interface Run {
-  readonly mock: Mock;
-  readonly out: Flow<BinanceRecord>[];
-  readonly subscription: Subscription;
-  trades(symbol?: string): Trade[];
-  candles(): Candle[];
-  books(): BookDepth[];
-  gaps(): Gap[];
-  statuses(): Status[];
-}
-
-async function start(params: Record<string, unknown>, mockOptions: Record<string, unknown> = {}): Promise<Run> {
-  const baseline = activeHandles();
-  const mock = await startMockBinance({ symbols: ['BTC-USDT', 'ETH-USDT'], seed: 11, timing: 'test', ...mockOptions });
-  const parsed = binanceLiveParams.parse({
-    symbols: ['BTC-USDT'],
-    wsUrl: mock.spotWsUrl,
-    restUrl: mock.spotRestUrl,
-    timing: { profile: 'fast' },
-    ...params,
-  });
-  const ctx = createContext({ logger: pino({ level: 'silent' }) });
-  const out: Flow<BinanceRecord>[] = [];
-  const subscription = binanceLive(parsed, ctx).subscribe({
-    next: (record) => out.push(record),
-    error: (error: unknown) => {
-      throw error;
-    },
-  });
-  cleanups.push(async () => {
-    subscription.unsubscribe();
-    await mock.close();
-    // Sockets and timers are released (closing sockets may take a moment to be reaped).
-    await waitFor(() => activeHandles().length <= baseline.length, 5_000);
-  });
-  const of = <T extends Flow<BinanceRecord>>(type: string) => (): T[] => out.filter((record) => record.type === type) as T[];
-  return {
-    mock,
-    out,
-    subscription,
-    trades: (symbol = 'BTC-USDT') => (of<Trade>('trade')()).filter((trade) => trade.symbol === symbol),
-    candles: of<Candle>('candle'),
-    books: of<BookDepth>('book-depth'),
-    gaps: of<Gap>('gap'),
-    statuses: of<Status>('status'),
-  };
-}
-
-/** Ids are contiguous and each once, and they are the simulator's trades with the same prices. */
-function expectTradesComplete(run: Run, symbol = 'BTC-USDT'): void {
-  const trades = run.trades(symbol);
-  expect(trades.length).toBeGreaterThan(0);
-  const ids = trades.map((trade) => trade.id);
-  const first = ids[0] as number;
-  expect(ids).toEqual(Array.from({ length: ids.length }, (_, i) => first + i));
-  const truth = run.mock.sim.spot.simulator(symbol).tradesFromId(first, ids.length);
-  expect(trades.map((trade) => [trade.id, trade.price, trade.qty, trade.side])).toEqual(truth.map((trade) => [trade.id, trade.price, trade.qty, trade.side]));
-}
+afterEach(afterEachLiveRun);
 
 describe('binance-live against the mock exchange', () => {
   it('streams aggTrades, closed klines and a synced book, all equal to the simulator', async () => {
