@@ -7,13 +7,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { asyncScheduler } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { binanceProtocol } from '../../../src/sources/binance/liveProtocol.js';
 import { ManagedConnection, type ConnectionHandler, type ConnectionStatus } from '../../../src/sources/live/connection.js';
 import { AttemptBudget } from '../../../src/sources/live/rateLimit.js';
 import { FAST_TIMING, type ConnectionTiming } from '../../../src/sources/live/timing.js';
-import { waitFor } from '../../support/waitFor.js';
+import { activeHandles, waitFor } from '../../support/waitFor.js';
 
 interface Fixture {
   readonly url: string;
@@ -38,10 +38,20 @@ interface Fixture {
 
 const fixtures: Fixture[] = [];
 const connections: ManagedConnection[] = [];
+const unhandled: unknown[] = [];
+process.on('unhandledRejection', (reason) => unhandled.push(reason));
+let baseline: string[] = [];
+
+beforeEach(() => {
+  baseline = activeHandles();
+});
 
 afterEach(async () => {
   for (const connection of connections.splice(0)) connection.stop();
   for (const fixture of fixtures.splice(0)) await fixture.close();
+  // Every socket and timer of the connection and the fixture is released.
+  await waitFor(() => activeHandles().length <= baseline.length, 5_000);
+  expect(unhandled.splice(0)).toEqual([]);
 });
 
 async function startFixture(options: { autoPong?: boolean; tickMs?: number } = {}): Promise<Fixture> {
