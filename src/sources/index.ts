@@ -1,3 +1,9 @@
+export type { BinanceLiveParams } from './binance/binanceLive.js';
+export { binanceLive, binanceLiveParams, binanceLiveSource } from './binance/binanceLive.js';
+export { BinanceBookSync } from './binance/bookSync.js';
+export { OrderBook } from './binance/orderBook.js';
+export { BinanceRestClient, BinanceRestError } from './binance/rest.js';
+export { fetchAggTradesFrom, fetchKlinesRange, KlineMerger, startWithHistory, TradeMerger } from './binance/backfill.js';
 export type { BinanceFeed } from './binance/binanceUrls.js';
 export { binanceFeedOfUrl, binanceRawStream } from './binance/binanceUrls.js';
 export type {
@@ -41,3 +47,8 @@ export type { SimulatorCandlesInput, SimulatorCandlesParams } from './simulator/
 export { simulatorCandles, simulatorCandlesParams, simulatorCandlesSource } from './simulator/simulatorCandles.js';
 export type { SimulatorTradesInput, SimulatorTradesParams } from './simulator/simulatorTrades.js';
 export { simulatorTrades, simulatorTradesParams, simulatorTradesSource } from './simulator/simulatorTrades.js';
+export type { ConnectionHandler, ConnectionProtocol, ConnectionStatus } from './live/connection.js';
+export { ManagedConnection } from './live/connection.js';
+export type { ConnectionTiming } from './live/timing.js';
+export { FAST_TIMING, PRODUCTION_TIMING } from './live/timing.js';
+export { krakenLive, krakenLiveParams, krakenLiveSource } from './kraken/krakenLive.js';

@@ -2,6 +2,19 @@ export type { ChecksumResult, KrakenBookInput, KrakenBookOptions, KrakenResyncLi
 export { KrakenBook, KrakenResyncLimiter } from './book.js';
 export type { KrakenLevel, KrakenPrecision } from './checksum.js';
 export { CHECKSUM_LEVELS, checksumToken, decimalText, krakenChecksum, krakenChecksumInput, krakenCrc32 } from './checksum.js';
+export type { KrakenLiveOptions, KrakenLiveParams, KrakenLiveTap } from './krakenLive.js';
+export { krakenLive, krakenLiveParams, krakenLiveSource } from './krakenLive.js';
+export type { KrakenProtocolOptions, KrakenStreamChannel, KrakenStreamInfo } from './krakenProtocol.js';
+export {
+  isKrakenSnapshot,
+  KRAKEN_BOOK_STALL_MS,
+  KRAKEN_WS_URL,
+  krakenProtocol,
+  krakenReply,
+  krakenStream,
+  krakenStreamOf,
+  parseKrakenStream,
+} from './krakenProtocol.js';
 export type {
   KrakenBookDepth,
   KrakenChannel,
