@@ -52,3 +52,4 @@ export { ManagedConnection } from './live/connection.js';
 export type { ConnectionTiming } from './live/timing.js';
 export { FAST_TIMING, PRODUCTION_TIMING } from './live/timing.js';
 export { krakenLive, krakenLiveParams, krakenLiveSource } from './kraken/krakenLive.js';
+export { coinbaseLive, coinbaseLiveParams, coinbaseLiveSource } from './coinbase/coinbaseLive.js';

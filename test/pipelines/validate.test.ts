@@ -68,7 +68,7 @@ describe('validatePipeline', () => {
         → at nodes[7]
       ✖ Node "feats" reads from "candles", which does not exist. Did you mean "Candles"? Nodes: trades, Candles, feats, vote, loop-a, loop-b, extra
         → at nodes[3].from
-      ✖ Unknown kind "featurs" (node "feats"). Did you mean "features"? Available sources: binance-klines-csv, binance-live, kraken-live, replay-file, simulator-candles, simulator-trades; operators: build-candles, consensus, features, mean-reversion-voter, momentum-voter, resample-candles, risk-plan, select, trend-voter; sinks: console, discard, ndjson-file
+      ✖ Unknown kind "featurs" (node "feats"). Did you mean "features"? Available sources: binance-klines-csv, binance-live, coinbase-live, kraken-live, replay-file, simulator-candles, simulator-trades; operators: build-candles, consensus, features, mean-reversion-voter, momentum-voter, resample-candles, risk-plan, select, trend-voter; sinks: console, discard, ndjson-file
         → at nodes[3].use
       ✖ Node "vote" reads from "feature", which does not exist. Nodes: trades, Candles, feats, vote, loop-a, loop-b, extra
         → at nodes[4].from

@@ -1,5 +1,18 @@
 export type { BookApplyResult, BookTopLevels, CoinbaseBookState, ResyncDecision, ResyncPolicyOptions } from './book.js';
 export { checkResyncPolicy, CoinbaseBook, decideResync, ResyncPolicy } from './book.js';
+export type { CoinbaseLiveChannel, CoinbaseLiveOptions, CoinbaseLiveParams } from './coinbaseLive.js';
+export { COINBASE_LIVE_CHANNELS, coinbaseLive, coinbaseLiveParams, coinbaseLiveSource } from './coinbaseLive.js';
+export type { CoinbaseDataChannel, CoinbaseProtocolOptions, CoinbaseStreamKey } from './coinbaseProtocol.js';
+export {
+  COINBASE_CONTROL_PER_SECOND,
+  COINBASE_HEARTBEAT_DEADLINE_MS,
+  COINBASE_HEARTBEATS,
+  COINBASE_WS_URL,
+  coinbaseProtocol,
+  coinbaseStallDeadlineMs,
+  coinbaseStream,
+  parseCoinbaseStream,
+} from './coinbaseProtocol.js';
 export type { CoinbaseChannel, CoinbaseRequest, CoinbaseRequestInput } from './messages.js';
 export {
   COINBASE_CHANNELS,
