@@ -90,6 +90,21 @@ describe('binance-live against the mock exchange', () => {
     expect(run.mock.stats.snapshot().markets.spot.connectionsOpen).toBeLessThanOrEqual(2);
   });
 
+  it('D-07 hand-over: starts with REST history and continues live, every 1s bar exactly once and equal to the simulator', async () => {
+    const run = await start({ trades: 'none', klines: ['1s'], historyDays: 60 / 86_400 }, { warmupMs: 120_000 });
+    await waitFor(() => run.candles().length >= 70, 20_000);
+    const candles = run.candles();
+    const opens = candles.map((candle) => candle.openTime);
+    for (let i = 1; i < opens.length; i++) expect(opens[i]).toBe((opens[i - 1] as number) + 1000);
+    // The first bar is about a minute old: it came from REST; the later ones from the stream.
+    expect(Date.now() - (opens[0] as number)).toBeGreaterThan(50_000);
+    const truth = run.mock.sim.spot.simulator('BTC-USDT').klines('1s', opens[0], opens.at(-1));
+    expect(candles.map((c) => [c.openTime, c.open, c.high, c.low, c.close, c.volume])).toEqual(
+      truth.map((c) => [c.openTime, c.open, c.high, c.low, c.close, c.volume]),
+    );
+    expect(run.gaps()).toEqual([]);
+  });
+
   it('rejects a bad config with every problem named', () => {
     const result = binanceLiveParams.safeParse({ symbols: ['NOPE'], liquidations: true, depthSpeed: '250ms', wsUrl: 'not a url' });
     expect(result.success).toBe(false);
