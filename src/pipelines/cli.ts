@@ -3,14 +3,23 @@
  * `alphaflow`: a thin shell over the library. Parses flags, loads the config, calls `launch`.
  *
  *   alphaflow run <config> [--set node.param=value]... [--log-level info] [--trace]
+ *   alphaflow record <config> --out <file.ndjson.gz> [--set node.param=value]... [--log-level info]
  *   alphaflow validate <config> [--set node.param=value]...
  *   alphaflow list [--json]
+ *   alphaflow mock-exchange [--symbols BTC-USDT,ETH-USDT] [--seed N] [--port-spot P] [--port-usdm P]
+ *                           [--mode realtime|firehose] [--timing production|test]
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Logger } from 'pino';
+import { asyncScheduler } from 'rxjs';
 import { createLogger } from '../context.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, quote } from '../errors.js';
+import { startMockBinance, type MockBinance } from '../mock/binance/index.js';
+import { tryCanonicalSymbol } from '../model/index.js';
+import { isRecordable, Recorder, RecordingFileError, recordingRegistry } from '../sources/live/recorder.js';
 import { builtinRegistry } from './builtins.js';
 import { builtinCatalog } from './catalog.js';
 import { describeRegistry, formatCatalog, formatGraph } from './describe.js';
@@ -27,14 +36,27 @@ const FLAGS = {
   'log-level': { type: 'string', help: `log level on stderr: ${LOG_LEVELS.join(', ')} (default info)` },
   trace: { type: 'boolean', help: 'log every record every node emits (implies --log-level trace)' },
   json: { type: 'boolean', help: 'machine-readable output' },
+  out: { type: 'string', help: 'record: the recording to write (gzipped when it ends in .gz; never overwritten)' },
+  symbols: { type: 'string', help: 'mock-exchange: symbols to list, comma-separated (default BTC-USDT,ETH-USDT)' },
+  seed: { type: 'string', help: 'mock-exchange: simulator seed, an integer >= 0 (default 42)' },
+  'port-spot': { type: 'string', help: 'mock-exchange: spot port (default 0: any free port)' },
+  'port-usdm': { type: 'string', help: 'mock-exchange: USD-M futures port (default 0: any free port)' },
+  mode: { type: 'string', help: 'mock-exchange: realtime (follows the clock) or firehose (as fast as clients read); default realtime' },
+  timing: { type: 'string', help: 'mock-exchange: production (Binance\'s pings and limits) or test (the fast profile); default production' },
   help: { type: 'boolean', short: 'h', help: 'show help' },
   version: { type: 'boolean', short: 'v', help: 'show the version' },
 } as const satisfies Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string; help: string }>;
 
 const COMMANDS = {
   run: { args: '<config>', flags: ['set', 'log-level', 'trace'], help: 'run a pipeline until its sources end or Ctrl-C' },
+  record: { args: '<config>', flags: ['out', 'set', 'log-level', 'trace'], help: 'run a pipeline and record every frame and REST answer of its live sources to --out' },
   validate: { args: '<config>', flags: ['set'], help: 'check a pipeline config and show its graph; exit 2 when invalid' },
   list: { args: '', flags: ['json'], help: 'list every source, operator, indicator and sink with its params' },
+  'mock-exchange': {
+    args: '',
+    flags: ['symbols', 'seed', 'port-spot', 'port-usdm', 'mode', 'timing'],
+    help: 'serve a simulated Binance (spot and USD-M, WebSocket and REST) on loopback until Ctrl-C',
+  },
 } as const satisfies Record<string, { args: string; flags: readonly (keyof typeof FLAGS)[]; help: string }>;
 type Command = keyof typeof COMMANDS;
 
@@ -65,7 +87,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`${(err as Error).message}\n\n${usage()}`);
     return EXIT.invalidConfig;
   }
-  const values = parsed.values as { set?: string[]; 'log-level'?: string; trace?: boolean; json?: boolean; help?: boolean; version?: boolean };
+  const values = parsed.values as Values;
   const [command, ...rest] = parsed.positionals;
   if (values.version === true) {
     process.stdout.write(`${version()}\n`);
@@ -90,6 +112,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     const kinds = describeRegistry(builtinRegistry(), builtinCatalog());
     process.stdout.write(values.json === true ? `${JSON.stringify(kinds, null, 2)}\n` : `${formatCatalog(kinds)}\n`);
     return EXIT.ok;
+  }
+  if (command === 'mock-exchange') {
+    if (rest.length > 0) {
+      process.stderr.write(`"alphaflow mock-exchange" takes no arguments, only flags (got ${rest.map((arg) => quote(arg)).join(', ')}).\n\n${usage()}`);
+      return EXIT.invalidConfig;
+    }
+    return mockExchange(values);
   }
 
   const file = rest[0];
@@ -132,7 +161,175 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const level: LogLevel = values.trace === true ? 'trace' : ((requested as LogLevel | undefined) ?? 'info');
   const logger = createLogger({ level });
+  if (command === 'record') return record(raw, { logger, file, baseDir, out: values.out, trace: values.trace === true });
   return launch(raw, { logger, file, baseDir, ...(values.trace === true ? { trace: true } : {}) });
+}
+
+interface Values {
+  set?: string[];
+  'log-level'?: string;
+  trace?: boolean;
+  json?: boolean;
+  help?: boolean;
+  version?: boolean;
+  out?: string;
+  symbols?: string;
+  seed?: string;
+  'port-spot'?: string;
+  'port-usdm'?: string;
+  mode?: string;
+  timing?: string;
+}
+
+/**
+ * `alphaflow record`: the pipeline runs as with `run`, its live sources tapped by a recorder
+ * writing `out`. On Ctrl-C the pipeline stops, then the recording is flushed and closed. Exit 2
+ * before anything starts when the config is invalid, has no live source or `out` cannot be
+ * created; 1 when the run failed or the recording is incomplete.
+ */
+async function record(raw: unknown, options: { logger: Logger; file: string; baseDir: string; out: string | undefined; trace: boolean }): Promise<number> {
+  const { logger, file, out } = options;
+  if (out === undefined) {
+    process.stderr.write(`"alphaflow record" needs --out <file.ndjson.gz>: where the recording goes.\n\n${usage()}`);
+    return EXIT.invalidConfig;
+  }
+  const registry = builtinRegistry();
+  let graph;
+  try {
+    graph = validatePipeline(raw, registry, { file });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return EXIT.invalidConfig;
+    }
+    throw err;
+  }
+  const sources = graph.nodes.filter((node) => isRecordable(node.definition)).map((node) => node.id);
+  if (sources.length === 0) {
+    const recordable = [...registry.values()].filter((definition) => isRecordable(definition)).map((definition) => definition.kind);
+    process.stderr.write(`${file} has no live source to record (it uses ${graph.nodes.map((node) => node.kind).join(', ')}); sources that can be recorded: ${recordable.join(', ')}\n`);
+    return EXIT.invalidConfig;
+  }
+  let recorder: Recorder;
+  try {
+    recorder = await Recorder.open({
+      path: resolve(process.cwd(), out),
+      clock: () => asyncScheduler.now(),
+      logger: logger.child({ recorder: out }),
+      info: { pipeline: graph.name, config: file, sources, alphaflow: version() },
+    });
+  } catch (err) {
+    if (err instanceof RecordingFileError) {
+      process.stderr.write(`${err.message}\n`);
+      return EXIT.invalidConfig;
+    }
+    throw err;
+  }
+  logger.info({ path: recorder.path, sources }, `recording ${sources.map((id) => quote(id)).join(', ')} to ${recorder.path}`);
+  const code = await launch(raw, { logger, file, baseDir: options.baseDir, registry: recordingRegistry(registry, recorder), ...(options.trace ? { trace: true } : {}) });
+  const stats = await recorder.close();
+  if (code === EXIT.invalidConfig) {
+    // Nothing ran: leave no recording behind.
+    rmSync(recorder.path, { force: true });
+    return code;
+  }
+  if (stats.error !== undefined || stats.dropped + stats.failed > 0) return EXIT.failed;
+  return code;
+}
+
+const MOCK_MODES = ['realtime', 'firehose'] as const;
+const MOCK_TIMINGS = ['production', 'test'] as const;
+
+/** The mock-exchange flags, checked; every problem is listed at once. */
+function mockOptions(values: Values): { symbols: string[]; seed: number; spotPort: number; usdmPort: number; mode: (typeof MOCK_MODES)[number]; timing: (typeof MOCK_TIMINGS)[number] } | string[] {
+  const problems: string[] = [];
+  const symbols: string[] = [];
+  for (const item of (values.symbols ?? 'BTC-USDT,ETH-USDT').split(',')) {
+    const symbol = tryCanonicalSymbol(item.trim());
+    if (symbol === undefined) problems.push(`--symbols: ${quote(item.trim())} is not a symbol: write BASE-QUOTE, e.g. BTC-USDT,ETH-USDT`);
+    else if (!symbols.includes(symbol)) symbols.push(symbol);
+  }
+  const integer = (flag: string, text: string | undefined, fallback: number, max: number, what: string): number => {
+    if (text === undefined) return fallback;
+    const value = /^[0-9]+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+    if (!(Number.isSafeInteger(value) && value <= max)) problems.push(`--${flag} ${quote(text)} is not ${what}`);
+    return value;
+  };
+  const seed = integer('seed', values.seed, 42, Number.MAX_SAFE_INTEGER, 'an integer >= 0');
+  const spotPort = integer('port-spot', values['port-spot'], 0, 65_535, 'a port from 0 to 65535 (0: any free port)');
+  const usdmPort = integer('port-usdm', values['port-usdm'], 0, 65_535, 'a port from 0 to 65535 (0: any free port)');
+  if (spotPort !== 0 && spotPort === usdmPort) problems.push(`--port-spot and --port-usdm are both ${spotPort}: each market needs its own port`);
+  const mode = values.mode ?? 'realtime';
+  const timing = values.timing ?? 'production';
+  if (!isOneOf(MOCK_MODES, mode)) problems.push(`--mode ${quote(mode)} is not one of ${MOCK_MODES.join(', ')}`);
+  if (!isOneOf(MOCK_TIMINGS, timing)) problems.push(`--timing ${quote(timing)} is not one of ${MOCK_TIMINGS.join(', ')}`);
+  if (problems.length > 0 || !isOneOf(MOCK_MODES, mode) || !isOneOf(MOCK_TIMINGS, timing)) return problems;
+  return { symbols, seed, spotPort, usdmPort, mode, timing };
+}
+
+function isOneOf<T extends string>(list: readonly T[], value: string): value is T {
+  return (list as readonly string[]).includes(value);
+}
+
+/** `alphaflow mock-exchange`: the mock Binance until SIGINT or SIGTERM, then closed cleanly. */
+async function mockExchange(values: Values): Promise<number> {
+  const options = mockOptions(values);
+  if (Array.isArray(options)) {
+    process.stderr.write(`alphaflow mock-exchange: ${options.length === 1 ? 'a bad option' : `${options.length} bad options`}:\n${options.map((problem) => `  ${problem}`).join('\n')}\n\n${usage()}`);
+    return EXIT.invalidConfig;
+  }
+  let mock: MockBinance;
+  try {
+    mock = await startMockBinance({
+      symbols: options.symbols,
+      seed: options.seed,
+      mode: options.mode,
+      timing: options.timing,
+      spot: { port: options.spotPort },
+      usdm: { port: options.usdmPort },
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`alphaflow mock-exchange: ${err.message}\n`);
+      return EXIT.invalidConfig;
+    }
+    const code = (err as { code?: unknown }).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      const port = (err as { port?: unknown }).port;
+      process.stderr.write(`alphaflow mock-exchange: cannot listen on port ${String(port)}: ${code === 'EADDRINUSE' ? 'it is in use' : 'permission denied'} (choose another with --port-spot / --port-usdm, or 0 for any free port)\n`);
+      return EXIT.invalidConfig;
+    }
+    throw err;
+  }
+  const sets = [
+    `spot.wsUrl=${mock.spotWsUrl}`,
+    `spot.restUrl=${mock.spotRestUrl}`,
+    `futures.wsUrl=${mock.usdmWsUrl}`,
+    `futures.restUrl=${mock.usdmRestUrl}`,
+  ];
+  process.stdout.write(
+    [
+      `Mock Binance on loopback: ${options.symbols.join(', ')}; seed ${options.seed}, ${options.mode}, ${options.timing} timing`,
+      `  spot  WebSocket ${mock.spotWsUrl}  REST ${mock.spotRestUrl}`,
+      `  usdm  WebSocket ${mock.usdmWsUrl}  REST ${mock.usdmRestUrl}`,
+      'Run the live pipeline against it:',
+      `  alphaflow run pipelines/binance-live.yaml ${sets.map((set) => `--set ${set}`).join(' ')}`,
+      'Ctrl-C stops it.',
+      '',
+    ].join('\n'),
+  );
+  const signal = await new Promise<NodeJS.Signals>((resolveSignal) => {
+    const onSignal = (received: NodeJS.Signals): void => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolveSignal(received);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  await mock.close();
+  process.stderr.write(`alphaflow mock-exchange: ${signal}: every connection and server closed\n`);
+  return EXIT.ok;
 }
 
 /** Runs the CLI for this process: sets the exit code, never hangs on a leaked handle. */

@@ -22,6 +22,13 @@
  *
  * Control events in the stream: `status` on every connection state change (symbol `*`), `gap`
  * for every interruption and stall per affected stream, saying whether it will be backfilled.
+ *
+ * The logic after the sockets is {@link createBinanceLiveCore}, fed by a {@link LiveEnvironment}:
+ * live, by {@link ManagedConnection}s, real timers and `fetch`; in replay (`replay-file` with
+ * `mode: live-source`, through {@link binanceLiveReplayer}), by the frames and REST answers of a
+ * recording, so a replay runs the same parsers, dedupe, mergers and book sync and emits the same
+ * market records. With `options.tap` (`alphaflow record`), the start, every wire event, every
+ * connection going live and every REST answer go to the recorder (src/sources/live/recorder.ts).
  */
 import { Observable, type Subscriber, type Subscription } from 'rxjs';
 import { z } from 'zod';
@@ -31,15 +38,24 @@ import { quote } from '../../errors.js';
 import type { ControlEvent, Flow, Gap, StatusState, Trade } from '../../model/index.js';
 import { binanceSymbol, canonicalSymbol, tryCanonicalSymbol, tryIntervalMs } from '../../model/index.js';
 import { createDropReporter } from '../dropReporter.js';
-import { ManagedConnection, type ConnectionHandler, type WireEvent } from '../live/connection.js';
+import { ManagedConnection, type ConnectionHandler } from '../live/connection.js';
 import { attemptBudgetFor } from '../live/rateLimit.js';
+import {
+  recordableSource,
+  type LiveConnectionHandler,
+  type LiveConnectionPlan,
+  type LiveCore,
+  type LiveEnvironment,
+  type LiveReplayer,
+  type LiveTap,
+} from '../live/recorder.js';
 import { resolveTiming, timingParam } from '../live/timing.js';
 import { fetchAggTradesFrom, fetchKlinesRange, KlineMerger, TradeMerger } from './backfill.js';
 import { BinanceBookSync } from './bookSync.js';
 import { BINANCE_WS_URLS, binanceProtocol, binanceRoute, binanceStream, type BinanceRoute } from './liveProtocol.js';
 import { createBinanceParser, type BinanceFrameHandler, type BinanceRecord } from './parse.js';
 import type { BinanceMarket } from './payloads.js';
-import { BinanceRestClient, type BinanceRestResponse } from './rest.js';
+import { BinanceRestClient } from './rest.js';
 
 const symbolParam = z
   .string()
@@ -87,14 +103,10 @@ export const binanceLiveParams = z
 
 export type BinanceLiveParams = z.output<typeof binanceLiveParams>;
 
-/** What a live source can hand a recorder besides the data: every wire event and REST answer. */
-export interface LiveTap {
-  wire(connection: string, venue: string, event: WireEvent): void;
-  rest(requester: string, venue: string, response: BinanceRestResponse): void;
-}
+export type { LiveTap } from '../live/recorder.js';
 
 export interface BinanceLiveOptions {
-  /** Sees every frame and REST answer (the recorder). */
+  /** Sees the start, every frame, connection event and REST answer (the recorder). */
   readonly tap?: LiveTap;
 }
 
@@ -114,52 +126,149 @@ function snapshotDelay(attempt: number): number {
   return attempt === 0 ? 0 : Math.min(3_000, 250 * 2 ** (attempt - 1));
 }
 
+/** `binance` or `binance-usdm`. */
+function venueOf(market: BinanceMarket): string {
+  return market === 'spot' ? 'binance' : 'binance-usdm';
+}
+
 /** The live source as an Observable, for use in code. */
 export function binanceLive(params: BinanceLiveParams, ctx: NodeContext, options: BinanceLiveOptions = {}): Observable<Flow<BinanceRecord>> {
   return new Observable<Flow<BinanceRecord>>((subscriber) => runBinanceLive(params, ctx, options, subscriber));
 }
 
+/** Live: the core fed by {@link ManagedConnection}s, real timers and `fetch`; everything tapped when recording. */
 function runBinanceLive(params: BinanceLiveParams, ctx: NodeContext, options: BinanceLiveOptions, subscriber: Subscriber<Flow<BinanceRecord>>): () => void {
-  const market: BinanceMarket = params.market;
-  const venue = market === 'spot' ? 'binance' : 'binance-usdm';
+  const venue = venueOf(params.market);
   const now = (): number => ctx.scheduler.now();
+  const tap = options.tap;
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  let stopped = false;
+  const startedAt = now();
+  tap?.start({ use: 'binance-live', venue, ts: startedAt, params });
+
+  const env: LiveEnvironment = {
+    now,
+    later: (ms, run) => {
+      // eslint-disable-next-line no-restricted-globals -- retries of network calls run in real time, like the sockets
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        run();
+      }, ms);
+      timers.add(timer);
+      return () => {
+        clearTimeout(timer);
+        timers.delete(timer);
+      };
+    },
+    answered: (requester, answer) => {
+      if (!stopped) tap?.rest(requester, venue, answer);
+    },
+  };
+  const core = createBinanceLiveCore(params, ctx, env, (record) => {
+    subscriber.next(record);
+  }, startedAt);
+
   const timing = resolveTiming(params.timing);
+  const budget = attemptBudgetFor(ctx.metrics, venue, 300, 300_000);
+  const connections: ManagedConnection[] = [];
+  const statusSubscriptions: Subscription[] = [];
+  for (const plan of core.connections) {
+    const handler: ConnectionHandler =
+      tap === undefined
+        ? plan.handler
+        : {
+            ...plan.handler,
+            live: (event) => {
+              // Before the core acts on it: replay applies it at the same point among the frames.
+              if (!stopped) tap.wire(plan.name, venue, { kind: 'live', epoch: event.epoch, phase: event.phase, ts: now() });
+              plan.handler.live(event);
+            },
+            wire: (event) => {
+              if (!stopped) tap.wire(plan.name, venue, event);
+            },
+          };
+    const connection = new ManagedConnection({ protocol: plan.protocol, handler, timing, budget, name: plan.name, wallClock: now });
+    statusSubscriptions.push(
+      connection.status$.subscribe({
+        next: (state) => {
+          if (!stopped && (state.state !== 'connecting' || state.epoch > 0)) subscriber.next(statusEvent(venue, state.state, state.detail, state.at));
+        },
+        error: (error: unknown) => {
+          subscriber.error(error);
+        },
+      }),
+    );
+    connection.subscribe(plan.streams);
+    connections.push(connection);
+  }
+  // Books: ask for the first snapshot once diffs are buffering (the sync requests it).
+  for (const connection of connections) connection.start();
+
+  return () => {
+    stopped = true;
+    core.close();
+    for (const timer of timers) clearTimeout(timer);
+    timers.clear();
+    for (const connection of connections) connection.stop();
+    for (const subscription of statusSubscriptions) subscription.unsubscribe();
+  };
+}
+
+/**
+ * The logic of `binance-live` after the sockets, shared by live and replay: parsing, trade dedupe
+ * and backfill, kline merging, book sync with REST snapshots, gaps. It opens nothing itself: its
+ * connections are driven by whoever holds the plan (live: {@link ManagedConnection}s; replay: the
+ * recording), and time, timers and HTTP come from `env`. `startedAt` is the source's start (the
+ * origin of `historyDays`).
+ */
+export function createBinanceLiveCore(
+  params: BinanceLiveParams,
+  ctx: NodeContext,
+  env: LiveEnvironment,
+  emit: (record: Flow<BinanceRecord>) => void,
+  startedAt: number,
+): LiveCore {
+  const market: BinanceMarket = params.market;
+  const venue = venueOf(market);
+  const now = (): number => env.now();
   const drops = createDropReporter(ctx, ctx.node === '' ? venue : ctx.node);
   const abort = new AbortController();
-  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const cancels = new Set<() => void>();
   let closed = false;
-  const tap = options.tap;
 
-  const emit = (record: Flow<BinanceRecord>): void => {
-    if (!closed) subscriber.next(record);
+  const out = (record: Flow<BinanceRecord>): void => {
+    if (!closed) emit(record);
   };
-  const emitAll = (records: readonly Flow<BinanceRecord>[]): void => {
-    for (const record of records) emit(record);
+  const outAll = (records: readonly Flow<BinanceRecord>[]): void => {
+    for (const record of records) out(record);
   };
   const later = (ms: number, run: () => void): void => {
-    // eslint-disable-next-line no-restricted-globals -- retries of network calls run in real time, like the sockets
-    const timer = setTimeout(() => {
-      timers.delete(timer);
+    const cancel = env.later(ms, () => {
+      cancels.delete(cancel);
       if (!closed) run();
-    }, ms);
-    timers.add(timer);
+    });
+    cancels.add(cancel);
   };
   const status = (state: StatusState, detail: string): void => {
-    const at = now();
-    emit({ type: 'status', venue, symbol: '*', tsEvent: at, tsRecv: at, state, detail });
+    out(statusEvent(venue, state, detail, now()));
   };
   const gap = (info: StreamInfo, from: number | undefined, reason: string, recoverable: boolean): void => {
     const at = now();
     const event: Gap = { type: 'gap', venue, symbol: info.symbol, tsEvent: at, tsRecv: at, stream: streamLabel(info), ...(from === undefined ? {} : { from }), to: at, recoverable, reason };
-    emit(event);
+    out(event);
   };
 
   const rest = new BinanceRestClient({
     market,
     ...(params.restUrl === undefined ? {} : { baseUrl: params.restUrl }),
     clock: now,
+    ...(env.fetch === undefined ? {} : { fetch: env.fetch }),
+    ...(env.sleep === undefined ? {} : { sleep: env.sleep }),
+    ...(env.random === undefined ? {} : { random: env.random }),
     drops: { drop: (origin, reason, sample) => { drops.drop(origin, reason, sample); } },
-    onResponse: (response) => tap?.rest('rest', venue, response),
+    onResponse: (response) => {
+      env.answered('rest', response);
+    },
     onBan: (ban) => {
       ctx.logger.error({ ban }, `${venue} REST: IP banned (HTTP 418) until ${new Date(ban.until).toISOString()}`);
       status('degraded', `REST banned (HTTP 418) until ${new Date(ban.until).toISOString()}`);
@@ -184,7 +293,7 @@ function runBinanceLive(params: BinanceLiveParams, ctx: NodeContext, options: Bi
     }
     for (const interval of params.klines) {
       streams.push({ name: binanceStream.kline(raw, interval), symbol, kind: 'kline', interval, recoverable: params.backfill });
-      const from = params.historyDays > 0 ? now() - params.historyDays * 86_400_000 : undefined;
+      const from = params.historyDays > 0 ? startedAt - params.historyDays * 86_400_000 : undefined;
       klineMergers.set(`${symbol} ${interval}`, new KlineMerger({ venue, symbol, interval, emitForming: params.formingKlines, ...(from === undefined ? {} : { from }) }));
     }
     if (params.bookTicker) streams.push({ name: binanceStream.bookTicker(raw), symbol, kind: 'bookTicker', recoverable: false });
@@ -203,7 +312,7 @@ function runBinanceLive(params: BinanceLiveParams, ctx: NodeContext, options: Bi
       symbol,
       handler: {
         book: (record) => {
-          emit(record);
+          out(record);
         },
         requestSnapshot: (attempt) => {
           later(snapshotDelay(attempt), () => {
@@ -238,7 +347,7 @@ function runBinanceLive(params: BinanceLiveParams, ctx: NodeContext, options: Bi
       (trades) => {
         fills.delete(key);
         if (closed) return;
-        emitAll(merger.history(trades, missing));
+        outAll(merger.history(trades, missing));
         fillTrades(symbol, merger);
       },
       (error: unknown) => {
@@ -261,7 +370,7 @@ function runBinanceLive(params: BinanceLiveParams, ctx: NodeContext, options: Bi
       (bars) => {
         fills.delete(key);
         if (closed) return;
-        emitAll(merger.history(bars, missing));
+        outAll(merger.history(bars, missing));
         fillKlines(key, merger);
       },
       (error: unknown) => {
@@ -280,7 +389,7 @@ function runBinanceLive(params: BinanceLiveParams, ctx: NodeContext, options: Bi
       case 'trade': {
         const merger = tradeMergers.get(record.symbol);
         if (merger !== undefined) {
-          emitAll(merger.live(record));
+          outAll(merger.live(record));
           fillTrades(record.symbol, merger);
           return;
         }
@@ -291,21 +400,21 @@ function runBinanceLive(params: BinanceLiveParams, ctx: NodeContext, options: Bi
         const key = `${record.symbol} ${record.interval}`;
         const merger = klineMergers.get(key);
         if (merger === undefined) {
-          emit(record);
+          out(record);
           return;
         }
-        emitAll(merger.live(record));
+        outAll(merger.live(record));
         if (params.backfill || params.historyDays > 0) fillKlines(key, merger);
         return;
       }
       case 'book-depth': {
         const book = books.get(record.symbol);
-        if (book === undefined) emit(record);
+        if (book === undefined) out(record);
         else book.diff(record);
         return;
       }
       default:
-        emit(record);
+        out(record);
     }
   };
 
@@ -320,10 +429,10 @@ function runBinanceLive(params: BinanceLiveParams, ctx: NodeContext, options: Bi
       if (info !== undefined) gap(info, last + 1, `trade ids ${last + 1}..${trade.id - 1} missing (raw trades cannot be backfilled)`, false);
     }
     tradeWatermarks.set(trade.symbol, trade.id);
-    emit(trade);
+    out(trade);
   };
 
-  const handler: BinanceFrameHandler = {
+  const frameHandler: BinanceFrameHandler = {
     record: onRecord,
     control: (message) => {
       if (message.kind === 'error-reply') ctx.logger.error(`${venue}: request ${String(message.id)} rejected: code ${message.code}: ${message.msg}`);
@@ -334,26 +443,23 @@ function runBinanceLive(params: BinanceLiveParams, ctx: NodeContext, options: Bi
   };
 
   // Connections: per route, shards of at most maxStreamsPerConnection streams.
-  const budget = attemptBudgetFor(ctx.metrics, venue, 300, 300_000);
   const routes = new Map<BinanceRoute, StreamInfo[]>();
   for (const info of streams) {
     const route = binanceRoute(market, info.name);
     routes.set(route, [...(routes.get(route) ?? []), info]);
   }
-  const connections: ManagedConnection[] = [];
-  const statusSubscriptions: Subscription[] = [];
+  const plans: LiveConnectionPlan[] = [];
   const wsUrl = params.wsUrl ?? BINANCE_WS_URLS[market];
   for (const [route, infos] of routes) {
     for (let i = 0; i < infos.length; i += params.maxStreamsPerConnection) {
       const shard = infos.slice(i, i + params.maxStreamsPerConnection);
-      const name = `${venue}${route === '' ? '' : `/${route}`}#${connections.length}`;
       const parser = createBinanceParser({ market });
-      const connectionHandler: ConnectionHandler = {
+      const handler: LiveConnectionHandler = {
         frame: (text, tsRecv) => {
-          parser.parse(text, tsRecv, handler);
+          if (!closed) parser.parse(text, tsRecv, frameHandler);
         },
         live: (event) => {
-          if (event.phase !== 'reconnect') return;
+          if (event.phase !== 'reconnect' || closed) return;
           // Diffs were lost in the outage: resync the books of this connection.
           for (const info of shard) if (info.kind === 'depth') books.get(info.symbol)?.reset('reconnected after an interruption');
         },
@@ -374,43 +480,35 @@ function runBinanceLive(params: BinanceLiveParams, ctx: NodeContext, options: Bi
             if (info !== undefined) gap(info, undefined, reason, false);
           }
         },
-        ...(tap === undefined ? {} : { wire: (event: WireEvent) => { tap.wire(name, venue, event); } }),
       };
-      const connection = new ManagedConnection({
+      plans.push({
+        name: `${venue}${route === '' ? '' : `/${route}`}#${plans.length}`,
         protocol: binanceProtocol({ market, wsUrl, route }),
-        handler: connectionHandler,
-        timing,
-        budget,
-        name,
-        wallClock: now,
+        streams: shard.map((info) => info.name),
+        handler,
       });
-      statusSubscriptions.push(
-        connection.status$.subscribe({
-          next: (state) => {
-            if (state.state !== 'connecting' || state.epoch > 0) emit(statusEvent(venue, state.state, state.detail, state.at));
-          },
-          error: (error: unknown) => {
-            subscriber.error(error);
-          },
-        }),
-      );
-      connection.subscribe(shard.map((info) => info.name));
-      connections.push(connection);
     }
   }
-  // Books: ask for the first snapshot once diffs are buffering (the sync requests it).
-  for (const connection of connections) connection.start();
 
-  return () => {
-    closed = true;
-    abort.abort(new Error('binance-live unsubscribed'));
-    for (const timer of timers) clearTimeout(timer);
-    timers.clear();
-    for (const connection of connections) connection.stop();
-    for (const subscription of statusSubscriptions) subscription.unsubscribe();
-    drops.summarize();
+  return {
+    venue,
+    connections: plans,
+    close: () => {
+      if (closed) return;
+      closed = true;
+      abort.abort(new Error('binance-live unsubscribed'));
+      for (const cancel of cancels) cancel();
+      cancels.clear();
+      drops.summarize();
+    },
   };
 }
+
+/** Replays `binance-live` from a recording through {@link createBinanceLiveCore} (see replayFile.ts). */
+export const binanceLiveReplayer: LiveReplayer = {
+  use: 'binance-live',
+  core: (params, ctx, env, emit, startedAt) => createBinanceLiveCore(binanceLiveParams.parse(params), ctx, env, emit, startedAt),
+};
 
 function statusEvent(venue: string, state: StatusState, detail: string, at: number): ControlEvent {
   return { type: 'status', venue, symbol: '*', tsEvent: at, tsRecv: at, state, detail };
@@ -433,10 +531,13 @@ function streamLabel(info: StreamInfo): string {
   }
 }
 
-export const binanceLiveSource = defineSource({
-  kind: 'binance-live',
-  summary: 'Binance spot or USD-M futures over WebSocket: trades, klines, books, liquidations, funding; reconnects, resyncs and backfills',
-  params: binanceLiveParams,
-  output: 'any',
-  create: (params, ctx) => binanceLive(params, ctx),
-});
+export const binanceLiveSource = recordableSource(
+  defineSource({
+    kind: 'binance-live',
+    summary: 'Binance spot or USD-M futures over WebSocket: trades, klines, books, liquidations, funding; reconnects, resyncs and backfills',
+    params: binanceLiveParams,
+    output: 'any',
+    create: (params, ctx) => binanceLive(params, ctx),
+  }),
+  { create: (params, ctx, tap) => binanceLive(params, ctx, { tap }) },
+);

@@ -21,8 +21,12 @@ export const RECORDING_FORMAT = 'alphaflow-recording';
 /** The version this code writes; it reads this version and older ones. */
 export const RECORDING_VERSION = 1;
 
-/** Kinds of entry: frames in and out, connection lifecycle, REST answers, and the header. */
-export type RecordingKind = 'recv' | 'send' | 'open' | 'close' | 'rest' | 'meta';
+/**
+ * Kinds of entry: frames in and out, connection lifecycle, REST answers, the header, and the two
+ * lines a live source writes so that replay can rebuild it: `start` (the source and its params)
+ * and `live` (a connection's subscriptions are all acknowledged, or a renewal took over).
+ */
+export type RecordingKind = 'recv' | 'send' | 'open' | 'close' | 'rest' | 'meta' | 'start' | 'live';
 
 interface EntryBase {
   /** Epoch ms from the recorder's scheduler: when the frame arrived (or left, opened, closed). */
@@ -63,8 +67,36 @@ export interface RecordingRest extends EntryBase {
   readonly kind: 'rest';
   readonly url: string;
   readonly status: number;
+  /**
+   * The headers replay needs to answer the same way (`date`, `retry-after`, `x-mbx-*`, ...),
+   * names in lower case. Optional: older lines have none.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
   /** The response body, exactly as it arrived. */
   readonly body: string;
+}
+
+/**
+ * A live source started (`conn` is the source: its node id): the registry kind it was created
+ * with and its parsed params, as JSON text. Replay rebuilds the source from them.
+ */
+export interface RecordingStart extends EntryBase {
+  readonly kind: 'start';
+  /** The registry kind, as in a config's `use:` (`binance-live`). */
+  readonly use: string;
+  /** The source's params, JSON text. */
+  readonly params: string;
+}
+
+/**
+ * A connection's socket of `epoch` went live: every subscription was acknowledged (`start`,
+ * `reconnect`) or, for `renewal`, it took over from the socket before it (frames it held until
+ * then are delivered at this point). Frames of other epochs are no longer delivered from here on.
+ */
+export interface RecordingLive extends EntryBase {
+  readonly kind: 'live';
+  /** `start`, `reconnect` or `renewal`; other values are kept as they are. */
+  readonly phase: string;
 }
 
 /** The header line (also accepted later in the file, so recordings can be concatenated). */
@@ -77,7 +109,7 @@ export interface RecordingMeta {
   readonly info?: Readonly<Record<string, unknown>>;
 }
 
-export type RecordingEntry = RecordingFrame | RecordingOpen | RecordingClose | RecordingRest | RecordingMeta;
+export type RecordingEntry = RecordingFrame | RecordingOpen | RecordingClose | RecordingRest | RecordingStart | RecordingLive | RecordingMeta;
 
 /** A line that could not be read: skipped, and reported by the consumer with `file:line`. */
 export interface InvalidLine {
@@ -127,8 +159,14 @@ export function formatRecordingLine(entry: RecordingEntry, options: FormatOption
       return `${head},"u":${JSON.stringify(entry.url)}}`;
     case 'close':
       return `${head},"code":${entry.code},"reason":${JSON.stringify(entry.reason)}}`;
-    case 'rest':
-      return `${head},"u":${JSON.stringify(entry.url)},"status":${entry.status}${payload(entry.body, options)}}`;
+    case 'rest': {
+      const headers = entry.headers === undefined ? '' : `,"h":${JSON.stringify(entry.headers)}`;
+      return `${head},"u":${JSON.stringify(entry.url)},"status":${entry.status}${headers}${payload(entry.body, options)}}`;
+    }
+    case 'start':
+      return `${head},"use":${JSON.stringify(entry.use)}${payload(entry.params, options)}}`;
+    case 'live':
+      return `${head},"phase":${JSON.stringify(entry.phase)}}`;
   }
 }
 
@@ -151,7 +189,7 @@ function isSingleLineJson(text: string, knownJson: boolean): boolean {
   }
 }
 
-const KINDS: ReadonlySet<string> = new Set<RecordingKind>(['recv', 'send', 'open', 'close', 'rest', 'meta']);
+const KINDS: ReadonlySet<string> = new Set<RecordingKind>(['recv', 'send', 'open', 'close', 'rest', 'meta', 'start', 'live']);
 
 /**
  * Reads one line of an alphaflow recording: an entry, an {@link InvalidLine} saying what is
@@ -306,14 +344,33 @@ function toEntry(f: Fields, raw: string | undefined, line: number, text: string)
       if (typeof reason !== 'string') return invalid(line, `field "reason" is not a string: ${quote(reason)}`, text);
       return { kind, ...base, code, reason };
     }
+    case 'start': {
+      const use = f.use;
+      if (typeof use !== 'string' || use === '') return invalid(line, `field "use" is not a source kind: ${quote(use)}`, text);
+      if (raw === undefined) return invalid(line, 'start line has no params ("d" or "s")', text);
+      return { kind, ...base, use, params: raw };
+    }
+    case 'live': {
+      const phase = f.phase;
+      if (typeof phase !== 'string' || phase === '') return invalid(line, `field "phase" is not a connection phase: ${quote(phase)}`, text);
+      return { kind, ...base, phase };
+    }
     default: {
       const status = f.status;
       if (url === undefined) return invalid(line, 'rest line has no URL ("u")', text);
       if (!isCount(status)) return invalid(line, `field "status" is not an HTTP status: ${quote(status)}`, text);
       if (raw === undefined) return invalid(line, 'rest line has no body ("d" or "s")', text);
-      return { kind: 'rest', ...base, url, status, body: raw };
+      const headers = f.h;
+      if (headers === undefined) return { kind: 'rest', ...base, url, status, body: raw };
+      if (!isStringRecord(headers)) return invalid(line, `field "h" is not an object of header strings: ${quote(headers)}`, text);
+      return { kind: 'rest', ...base, url, status, headers, body: raw };
     }
   }
+}
+
+function isStringRecord(value: unknown): value is Readonly<Record<string, string>> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  return Object.values(value).every((item) => typeof item === 'string');
 }
 
 function isCount(value: unknown): value is number {
