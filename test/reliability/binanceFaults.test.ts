@@ -10,7 +10,8 @@ import { waitFor } from '../support/waitFor.js';
 
 afterEach(afterEachLiveRun);
 
-const lives = (run: Awaited<ReturnType<typeof startLiveRun>>): number => run.statuses().filter((status) => status.state === 'live').length;
+/** Sockets that went live with their subscriptions (not book resyncs, which are `live` statuses too). */
+const lives = (run: Awaited<ReturnType<typeof startLiveRun>>): number => run.statuses().filter((status) => status.state === 'live' && /streams subscribed$/.test(status.detail)).length;
 
 describe('binance-live under faults (reliability.md §7)', () => {
   it('R-02: a half-open server (silent, not answering pings) is detected and replaced; trades stay complete', async () => {
@@ -86,7 +87,7 @@ describe('binance-live under faults (reliability.md §7)', () => {
     for (let i = 0; i < 3; i++) {
       const before = lives(run);
       run.mock.faults.terminate();
-      await waitFor(() => lives(run) > before, 15_000);
+      await waitFor(() => lives(run) > before && run.mock.stats.snapshot().connections.at(-1)?.streams.length === 40, 15_000);
     }
     const stats = run.mock.stats.snapshot();
     expect(stats.closes1008).toBe(0);
