@@ -8,16 +8,18 @@
  *   alphaflow list [--json]
  *   alphaflow mock-exchange [--symbols BTC-USDT,ETH-USDT] [--seed N] [--port-spot P] [--port-usdm P]
  *                           [--mode realtime|firehose] [--timing production|test]
+ *   alphaflow mock-exchange --recording <file.ndjson[.gz]> [--speed <factor>|max] [--port-spot P] [--port-usdm P]
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Logger } from 'pino';
 import { asyncScheduler } from 'rxjs';
 import { createLogger } from '../context.js';
-import { ConfigError, quote } from '../errors.js';
+import { ConfigError, SourceDataError, quote } from '../errors.js';
 import { startMockBinance, type MockBinance } from '../mock/binance/index.js';
+import { startRecordingMock, type RecordingMock, type ReplaySpeed } from '../mock/binance/recordingServer.js';
 import { tryCanonicalSymbol } from '../model/index.js';
 import { isRecordable, Recorder, RecordingFileError, recordingRegistry } from '../sources/live/recorder.js';
 import { builtinRegistry } from './builtins.js';
@@ -43,6 +45,8 @@ const FLAGS = {
   'port-usdm': { type: 'string', help: 'mock-exchange: USD-M futures port (default 0: any free port)' },
   mode: { type: 'string', help: 'mock-exchange: realtime (follows the clock) or firehose (as fast as clients read); default realtime' },
   timing: { type: 'string', help: 'mock-exchange: production (Binance\'s pings and limits) or test (the fast profile); default production' },
+  recording: { type: 'string', help: 'mock-exchange: serve this recording (.ndjson[.gz]) instead of the simulator' },
+  speed: { type: 'string', help: 'mock-exchange --recording: replay speed factor (default 1; 0 or max: as fast as clients read)' },
   help: { type: 'boolean', short: 'h', help: 'show help' },
   version: { type: 'boolean', short: 'v', help: 'show the version' },
 } as const satisfies Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string; help: string }>;
@@ -54,7 +58,7 @@ const COMMANDS = {
   list: { args: '', flags: ['json'], help: 'list every source, operator, indicator and sink with its params' },
   'mock-exchange': {
     args: '',
-    flags: ['symbols', 'seed', 'port-spot', 'port-usdm', 'mode', 'timing'],
+    flags: ['symbols', 'seed', 'port-spot', 'port-usdm', 'mode', 'timing', 'recording', 'speed'],
     help: 'serve a simulated Binance (spot and USD-M, WebSocket and REST) on loopback until Ctrl-C',
   },
 } as const satisfies Record<string, { args: string; flags: readonly (keyof typeof FLAGS)[]; help: string }>;
@@ -179,6 +183,8 @@ interface Values {
   'port-usdm'?: string;
   mode?: string;
   timing?: string;
+  recording?: string;
+  speed?: string;
 }
 
 /**
@@ -249,16 +255,9 @@ function mockOptions(values: Values): { symbols: string[]; seed: number; spotPor
     if (symbol === undefined) problems.push(`--symbols: ${quote(item.trim())} is not a symbol: write BASE-QUOTE, e.g. BTC-USDT,ETH-USDT`);
     else if (!symbols.includes(symbol)) symbols.push(symbol);
   }
-  const integer = (flag: string, text: string | undefined, fallback: number, max: number, what: string): number => {
-    if (text === undefined) return fallback;
-    const value = /^[0-9]+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
-    if (!(Number.isSafeInteger(value) && value <= max)) problems.push(`--${flag} ${quote(text)} is not ${what}`);
-    return value;
-  };
-  const seed = integer('seed', values.seed, 42, Number.MAX_SAFE_INTEGER, 'an integer >= 0');
-  const spotPort = integer('port-spot', values['port-spot'], 0, 65_535, 'a port from 0 to 65535 (0: any free port)');
-  const usdmPort = integer('port-usdm', values['port-usdm'], 0, 65_535, 'a port from 0 to 65535 (0: any free port)');
-  if (spotPort !== 0 && spotPort === usdmPort) problems.push(`--port-spot and --port-usdm are both ${spotPort}: each market needs its own port`);
+  const seed = integerFlag(problems, 'seed', values.seed, 42, Number.MAX_SAFE_INTEGER, 'an integer >= 0');
+  const { spotPort, usdmPort } = portFlags(problems, values);
+  if (values.speed !== undefined) problems.push(`--speed ${quote(values.speed)} applies only with --recording`);
   const mode = values.mode ?? 'realtime';
   const timing = values.timing ?? 'production';
   if (!isOneOf(MOCK_MODES, mode)) problems.push(`--mode ${quote(mode)} is not one of ${MOCK_MODES.join(', ')}`);
@@ -267,17 +266,113 @@ function mockOptions(values: Values): { symbols: string[]; seed: number; spotPor
   return { symbols, seed, spotPort, usdmPort, mode, timing };
 }
 
+function integerFlag(problems: string[], flag: string, text: string | undefined, fallback: number, max: number, what: string): number {
+  if (text === undefined) return fallback;
+  const value = /^[0-9]+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+  if (!(Number.isSafeInteger(value) && value <= max)) problems.push(`--${flag} ${quote(text)} is not ${what}`);
+  return value;
+}
+
+function portFlags(problems: string[], values: Values): { spotPort: number; usdmPort: number } {
+  const spotPort = integerFlag(problems, 'port-spot', values['port-spot'], 0, 65_535, 'a port from 0 to 65535 (0: any free port)');
+  const usdmPort = integerFlag(problems, 'port-usdm', values['port-usdm'], 0, 65_535, 'a port from 0 to 65535 (0: any free port)');
+  if (spotPort !== 0 && spotPort === usdmPort) problems.push(`--port-spot and --port-usdm are both ${spotPort}: each market needs its own port`);
+  return { spotPort, usdmPort };
+}
+
+/** The mock-exchange --recording flags, checked; every problem is listed at once. */
+function recordingOptions(values: Values, path: string): { path: string; speed: ReplaySpeed; spotPort: number; usdmPort: number } | string[] {
+  const problems: string[] = [];
+  let isFile: boolean;
+  try {
+    isFile = path !== '' && statSync(path).isFile();
+  } catch {
+    isFile = false;
+  }
+  if (!isFile) problems.push(`--recording ${quote(path)} is not a file that exists`);
+  let speed: ReplaySpeed = 1;
+  if (values.speed !== undefined) {
+    const text = values.speed.trim();
+    const factor = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/.test(text) ? Number(text) : Number.NaN;
+    if (text === 'max' || factor === 0) speed = 'max';
+    else if (Number.isFinite(factor)) speed = factor;
+    else problems.push(`--speed ${quote(values.speed)} is not a positive number, 0 or max (as fast as clients read)`);
+  }
+  for (const flag of ['symbols', 'seed', 'mode', 'timing'] as const) {
+    if (values[flag] !== undefined) problems.push(`--${flag} does not apply with --recording: the recording decides the data and its pace`);
+  }
+  const { spotPort, usdmPort } = portFlags(problems, values);
+  return problems.length > 0 ? problems : { path, speed, spotPort, usdmPort };
+}
+
+function badMockOptions(problems: readonly string[]): number {
+  process.stderr.write(`alphaflow mock-exchange: ${problems.length === 1 ? 'a bad option' : `${problems.length} bad options`}:\n${problems.map((problem) => `  ${problem}`).join('\n')}\n\n${usage()}`);
+  return EXIT.invalidConfig;
+}
+
+/** The port in a listen error, or undefined when the error is not about a port. */
+function portProblem(err: unknown): string | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (code !== 'EADDRINUSE' && code !== 'EACCES') return undefined;
+  const port = (err as { port?: unknown }).port;
+  return `alphaflow mock-exchange: cannot listen on port ${String(port)}: ${code === 'EADDRINUSE' ? 'it is in use' : 'permission denied'} (choose another with --port-spot / --port-usdm, or 0 for any free port)\n`;
+}
+
+/** Resolves with the first SIGINT or SIGTERM. */
+function stopSignal(): Promise<NodeJS.Signals> {
+  return new Promise<NodeJS.Signals>((resolveSignal) => {
+    const onSignal = (received: NodeJS.Signals): void => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolveSignal(received);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+/** `alphaflow mock-exchange --recording`: the recording served until SIGINT or SIGTERM, then closed cleanly. */
+async function mockExchangeRecording(values: Values, file: string): Promise<number> {
+  const options = recordingOptions(values, file);
+  if (Array.isArray(options)) return badMockOptions(options);
+  const logger = createLogger({ level: 'info' });
+  let mock: RecordingMock;
+  try {
+    mock = await startRecordingMock({ path: options.path, speed: options.speed, spotPort: options.spotPort, usdmPort: options.usdmPort, logger });
+  } catch (err) {
+    const port = portProblem(err);
+    if (port === undefined && !(err instanceof SourceDataError)) throw err;
+    process.stderr.write(port ?? `alphaflow mock-exchange: ${(err as Error).message}\n`);
+    return EXIT.invalidConfig;
+  }
+  const sets = [`spot.wsUrl=${mock.spotWsUrl}`, `spot.restUrl=${mock.spotRestUrl}`];
+  if (mock.usdmWsUrl !== undefined && mock.usdmRestUrl !== undefined) sets.push(`futures.wsUrl=${mock.usdmWsUrl}`, `futures.restUrl=${mock.usdmRestUrl}`);
+  process.stdout.write(
+    [
+      `Mock Binance on loopback replaying ${options.path} at speed ${options.speed === 'max' ? 'max (as fast as clients read)' : `${options.speed}x`}`,
+      `  spot  WebSocket ${mock.spotWsUrl}  REST ${mock.spotRestUrl}`,
+      ...(mock.usdmWsUrl === undefined ? [] : [`  usdm  WebSocket ${mock.usdmWsUrl}  REST ${mock.usdmRestUrl ?? ''}`]),
+      'Run the live pipeline against it:',
+      `  alphaflow run pipelines/binance-live.yaml ${sets.map((set) => `--set ${set}`).join(' ')}`,
+      'Ctrl-C stops it.',
+      '',
+    ].join('\n'),
+  );
+  const signal = await stopSignal();
+  await mock.close();
+  process.stderr.write(`alphaflow mock-exchange: ${signal}: every connection and server closed (${mock.framesSent()} frames sent)\n`);
+  return EXIT.ok;
+}
+
 function isOneOf<T extends string>(list: readonly T[], value: string): value is T {
   return (list as readonly string[]).includes(value);
 }
 
 /** `alphaflow mock-exchange`: the mock Binance until SIGINT or SIGTERM, then closed cleanly. */
 async function mockExchange(values: Values): Promise<number> {
+  if (values.recording !== undefined) return mockExchangeRecording(values, values.recording);
   const options = mockOptions(values);
-  if (Array.isArray(options)) {
-    process.stderr.write(`alphaflow mock-exchange: ${options.length === 1 ? 'a bad option' : `${options.length} bad options`}:\n${options.map((problem) => `  ${problem}`).join('\n')}\n\n${usage()}`);
-    return EXIT.invalidConfig;
-  }
+  if (Array.isArray(options)) return badMockOptions(options);
   let mock: MockBinance;
   try {
     mock = await startMockBinance({
@@ -293,13 +388,10 @@ async function mockExchange(values: Values): Promise<number> {
       process.stderr.write(`alphaflow mock-exchange: ${err.message}\n`);
       return EXIT.invalidConfig;
     }
-    const code = (err as { code?: unknown }).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES') {
-      const port = (err as { port?: unknown }).port;
-      process.stderr.write(`alphaflow mock-exchange: cannot listen on port ${String(port)}: ${code === 'EADDRINUSE' ? 'it is in use' : 'permission denied'} (choose another with --port-spot / --port-usdm, or 0 for any free port)\n`);
-      return EXIT.invalidConfig;
-    }
-    throw err;
+    const port = portProblem(err);
+    if (port === undefined) throw err;
+    process.stderr.write(port);
+    return EXIT.invalidConfig;
   }
   const sets = [
     `spot.wsUrl=${mock.spotWsUrl}`,
@@ -318,15 +410,7 @@ async function mockExchange(values: Values): Promise<number> {
       '',
     ].join('\n'),
   );
-  const signal = await new Promise<NodeJS.Signals>((resolveSignal) => {
-    const onSignal = (received: NodeJS.Signals): void => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolveSignal(received);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  const signal = await stopSignal();
   await mock.close();
   process.stderr.write(`alphaflow mock-exchange: ${signal}: every connection and server closed\n`);
   return EXIT.ok;
