@@ -30,6 +30,14 @@
  * Control events in the stream: `status` on every connection state change (symbol `*`) and per
  * product when its book degrades or resyncs; `gap` for sequence jumps, trade-id holes,
  * interruptions, a connection gone silent (no heartbeat and no data) and failed subscriptions.
+ *
+ * The logic after the socket is {@link createCoinbaseLiveCore}, fed by a {@link LiveEnvironment}:
+ * live, by a {@link ManagedConnection}; in replay (`replay-file` with `mode: live-source`, through
+ * {@link coinbaseLiveReplayer}), by the frames of a recording. Replay has no requests waiting for
+ * replies, so the recorded `subscriptions` acks reach the parser as frames, which is what
+ * `onAck` does live. A resync's unsubscribe and subscribe go out only live: in replay its effect,
+ * the fresh snapshot, is in the recorded frames. With `options.tap` (`alphaflow record`), the
+ * start, every wire event and every connection going live go to the recorder.
  */
 import { Observable, type Subscriber, type Subscription } from 'rxjs';
 import { z } from 'zod';
@@ -39,8 +47,18 @@ import { quote } from '../../errors.js';
 import type { BookDepth, Flow, Gap, StatusState, Trade } from '../../model/index.js';
 import { canonicalSymbol, tryCanonicalSymbol } from '../../model/index.js';
 import { createDropReporter } from '../dropReporter.js';
-import { ManagedConnection, type ConnectionHandler, type WireEvent } from '../live/connection.js';
+import { ManagedConnection, type ConnectionHandler } from '../live/connection.js';
 import { attemptBudgetFor } from '../live/rateLimit.js';
+import {
+  recordableSource,
+  type LiveConnectionHandler,
+  type LiveConnectionPlan,
+  type LiveCore,
+  type LiveEnvironment,
+  type LiveReplayer,
+  type LiveSourceStart,
+  type TapEvent,
+} from '../live/recorder.js';
 import { resolveTiming, timingParam } from '../live/timing.js';
 import { CoinbaseBook, ResyncPolicy } from './book.js';
 import { COINBASE_HEARTBEATS, COINBASE_WS_URL, coinbaseProtocol, coinbaseStream, type CoinbaseDataChannel } from './coinbaseProtocol.js';
@@ -100,9 +118,24 @@ export const coinbaseLiveParams = z
 
 export type CoinbaseLiveParams = z.output<typeof coinbaseLiveParams>;
 
+/**
+ * Sees every frame sent and received, every socket opened and closed and every connection going
+ * live; and the start, when it has `start` (a recorder's `LiveTap` is one).
+ */
+export interface CoinbaseLiveTap {
+  start?(event: LiveSourceStart): void;
+  wire(connection: string, venue: string, event: TapEvent): void;
+}
+
 export interface CoinbaseLiveOptions {
-  /** Sees every frame sent and received and every socket opened and closed (the recorder). */
-  readonly tap?: { wire(connection: string, venue: string, event: WireEvent): void };
+  readonly tap?: CoinbaseLiveTap;
+}
+
+/** What the core asks of the connection: live, resubscribes and the current epoch; in replay, nothing. */
+export interface CoinbaseCoreControl {
+  resubscribe(stream: string): void;
+  /** The epoch of the connection's current socket (0 before the first). */
+  epoch(): number;
 }
 
 /** One data stream of one product. */
@@ -142,34 +175,140 @@ export function coinbaseLive(params: CoinbaseLiveParams, ctx: NodeContext, optio
   return new Observable<Flow<CoinbaseRecord>>((subscriber) => runCoinbaseLive(params, ctx, options, subscriber));
 }
 
+/** Live: the core fed by one {@link ManagedConnection}; everything tapped when recording. */
 function runCoinbaseLive(params: CoinbaseLiveParams, ctx: NodeContext, options: CoinbaseLiveOptions, subscriber: Subscriber<Flow<CoinbaseRecord>>): () => void {
   const venue = COINBASE_VENUE;
-  const name = `${venue}#0`;
   const now = (): number => ctx.scheduler.now();
-  // Acks are matched by order on one socket at a time: no planned renewal (see coinbaseProtocol.ts).
-  const timing = { ...resolveTiming(params.timing), renewAfterMs: 0 };
+  const tap = options.tap;
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  let stopped = false;
+  const startedAt = now();
+  tap?.start?.({ use: 'coinbase-live', venue, ts: startedAt, params });
+  const env: LiveEnvironment = {
+    now,
+    later: (ms, run) => {
+      // eslint-disable-next-line no-restricted-globals -- retries of network resyncs run in real time, like the sockets
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        run();
+      }, ms);
+      timers.add(timer);
+      return () => {
+        clearTimeout(timer);
+        timers.delete(timer);
+      };
+    },
+    answered: () => {
+      // Coinbase market data has no REST here.
+    },
+  };
+  /** Set once the connection exists (the core's plan comes first). */
+  const link: { connection?: ManagedConnection } = {};
+  const core = createCoinbaseLiveCore(
+    params,
+    ctx,
+    env,
+    (record) => {
+      if (!stopped) subscriber.next(record);
+    },
+    startedAt,
+    {
+      resubscribe: (stream) => {
+        const connection = link.connection;
+        if (connection === undefined) return;
+        connection.unsubscribe([stream]);
+        // Calls in one tick are bundled into one change: the subscribe goes out after the unsubscribe.
+        queueMicrotask(() => {
+          if (!stopped) connection.subscribe([stream]);
+        });
+      },
+      epoch: () => link.connection?.epoch ?? 0,
+    },
+  );
+  const [plan] = core.connections as readonly [LiveConnectionPlan];
+  const handler: ConnectionHandler =
+    tap === undefined
+      ? plan.handler
+      : {
+          ...plan.handler,
+          live: (event) => {
+            // Before the core acts on it: replay applies it at the same point among the frames.
+            if (!stopped) tap.wire(plan.name, venue, { kind: 'live', epoch: event.epoch, phase: event.phase, ts: now() });
+            plan.handler.live(event);
+          },
+          wire: (event) => {
+            if (!stopped) tap.wire(plan.name, venue, event);
+          },
+        };
+  const connection = new ManagedConnection({
+    protocol: plan.protocol,
+    handler,
+    // Acks are matched by order on one socket at a time: no planned renewal (see coinbaseProtocol.ts).
+    timing: { ...resolveTiming(params.timing), renewAfterMs: 0 },
+    // Connections per second per IP (protocols.md §3.2: 8/s in the stricter version of the docs).
+    budget: attemptBudgetFor(ctx.metrics, venue, 8, 1_000),
+    name: plan.name,
+    wallClock: now,
+  });
+  link.connection = connection;
+  const statusSubscription: Subscription = connection.status$.subscribe({
+    next: (state) => {
+      if (!stopped && (state.state !== 'connecting' || state.epoch > 0)) subscriber.next(statusEvent(state.state, state.detail, now()));
+    },
+    error: (error: unknown) => {
+      subscriber.error(error);
+    },
+  });
+  connection.subscribe(plan.streams);
+  connection.start();
+
+  return () => {
+    stopped = true;
+    core.close();
+    for (const timer of timers) clearTimeout(timer);
+    timers.clear();
+    connection.stop();
+    statusSubscription.unsubscribe();
+  };
+}
+
+/**
+ * The logic of `coinbase-live` after the socket, shared by live and replay: parsing (a fresh
+ * parser per socket epoch), sequence checks, books and their resyncs, trade dedupe, gaps. It opens
+ * nothing itself: its one connection is driven by whoever holds the plan, time and timers come
+ * from `env`, and resubscribes go to `control` (none in replay). Nothing here derives from the
+ * start time.
+ */
+export function createCoinbaseLiveCore(
+  params: CoinbaseLiveParams,
+  ctx: NodeContext,
+  env: LiveEnvironment,
+  emitRecord: (record: Flow<CoinbaseRecord>) => void,
+  _startedAt: number,
+  control: CoinbaseCoreControl = { resubscribe: () => undefined, epoch: () => 0 },
+): LiveCore {
+  const venue = COINBASE_VENUE;
+  const name = `${venue}#0`;
+  const now = (): number => env.now();
   const drops = createDropReporter(ctx, ctx.node === '' ? venue : ctx.node);
   const policy = new ResyncPolicy({ maxResyncs: params.maxResyncs, windowMs: params.resyncWindowMs }, now);
-  const timers = new Set<ReturnType<typeof setTimeout>>();
-  const tap = options.tap;
+  const cancels = new Set<() => void>();
   let closed = false;
   /** Book updates not applied while their book waited for a snapshot (reported by the gap that caused it). */
   let withheld = 0;
 
   const emit = (record: Flow<CoinbaseRecord>): void => {
-    if (!closed) subscriber.next(record);
+    if (!closed) emitRecord(record);
   };
   const later = (ms: number, run: () => void): void => {
-    // eslint-disable-next-line no-restricted-globals -- retries of network resyncs run in real time, like the sockets
-    const timer = setTimeout(() => {
-      timers.delete(timer);
+    const cancel = env.later(ms, () => {
+      cancels.delete(cancel);
       if (!closed) run();
-    }, ms);
-    timers.add(timer);
+    });
+    cancels.add(cancel);
   };
   const status = (state: StatusState, detail: string, symbol = '*'): void => {
-    const at = now();
-    emit({ type: 'status', venue, symbol, tsEvent: at, tsRecv: at, state, detail });
+    emit(statusEvent(state, detail, now(), symbol));
   };
   const gap = (info: StreamInfo, range: { readonly from?: number; readonly to?: number }, reason: string, recoverable: boolean, tsEvent = now()): void => {
     const event: Gap = { type: 'gap', venue, symbol: info.symbol, tsEvent, tsRecv: now(), stream: info.label, ...range, recoverable, reason };
@@ -211,11 +350,9 @@ function runCoinbaseLive(params: CoinbaseLiveParams, ctx: NodeContext, options: 
     product.resyncQueued = true;
     const stream = coinbaseStream('level2', product.symbol);
     ctx.logger.info({ symbol: product.symbol, attempt: decision.attempt }, `${venue}: resubscribing ${stream} for a fresh snapshot (${book.invalidReason ?? 'no snapshot'})`);
-    connection.unsubscribe([stream]);
-    // Calls in one tick are bundled into one change: the subscribe goes out after the unsubscribe.
+    control.resubscribe(stream);
     queueMicrotask(() => {
       product.resyncQueued = false;
-      if (!closed) connection.subscribe([stream]);
     });
   };
 
@@ -384,7 +521,7 @@ function runCoinbaseLive(params: CoinbaseLiveParams, ctx: NodeContext, options: 
     }
   };
 
-  const handler: ConnectionHandler = {
+  const handler: LiveConnectionHandler = {
     frame: (text, tsRecv, epoch) => {
       feed(text, tsRecv, epoch);
     },
@@ -415,45 +552,44 @@ function runCoinbaseLive(params: CoinbaseLiveParams, ctx: NodeContext, options: 
       ctx.logger.error({ streams: failed }, reason);
       gapsForStreams(failed, undefined, () => `subscription failed: ${reason}`, () => false);
     },
-    ...(tap === undefined ? {} : { wire: (event: WireEvent) => { tap.wire(name, venue, event); } }),
   };
 
-  const connection: ManagedConnection = new ManagedConnection({
-    protocol: coinbaseProtocol({
-      wsUrl: params.wsUrl,
-      // One socket at a time (no renewal): the current epoch is the epoch of the frame at hand.
-      epoch: () => connection.epoch,
-      onAck: (frame) => {
-        feed(frame, now(), connection.epoch);
+  return {
+    venue,
+    connections: [
+      {
+        name,
+        protocol: coinbaseProtocol({
+          wsUrl: params.wsUrl,
+          // One socket at a time (no renewal): the current epoch is the epoch of the frame at hand.
+          epoch: () => control.epoch(),
+          onAck: (frame) => {
+            feed(frame, now(), control.epoch());
+          },
+        }),
+        streams: [COINBASE_HEARTBEATS, ...streams.map((info) => info.name)],
+        handler,
       },
-    }),
-    handler,
-    timing,
-    // Connections per second per IP (protocols.md §3.2: 8/s in the stricter version of the docs).
-    budget: attemptBudgetFor(ctx.metrics, venue, 8, 1_000),
-    name,
-    wallClock: now,
-  });
-  const statusSubscription: Subscription = connection.status$.subscribe({
-    next: (state) => {
-      if (state.state !== 'connecting' || state.epoch > 0) status(state.state, state.detail);
+    ],
+    close: () => {
+      if (closed) return;
+      closed = true;
+      for (const cancel of cancels) cancel();
+      cancels.clear();
+      if (withheld > 0) ctx.logger.info({ withheld }, `${venue}: book updates withheld while their books waited for a snapshot (each reported by a gap)`);
+      drops.summarize();
     },
-    error: (error: unknown) => {
-      subscriber.error(error);
-    },
-  });
-  connection.subscribe([COINBASE_HEARTBEATS, ...streams.map((info) => info.name)]);
-  connection.start();
-
-  return () => {
-    closed = true;
-    for (const timer of timers) clearTimeout(timer);
-    timers.clear();
-    connection.stop();
-    statusSubscription.unsubscribe();
-    if (withheld > 0) ctx.logger.info({ withheld }, `${venue}: book updates withheld while their books waited for a snapshot (each reported by a gap)`);
-    drops.summarize();
   };
+}
+
+/** Replays `coinbase-live` from a recording through {@link createCoinbaseLiveCore} (see replayFile.ts). */
+export const coinbaseLiveReplayer: LiveReplayer = {
+  use: 'coinbase-live',
+  core: (params, ctx, env, emit, startedAt) => createCoinbaseLiveCore(coinbaseLiveParams.parse(params), ctx, env, emit, startedAt),
+};
+
+function statusEvent(state: StatusState, detail: string, at: number, symbol = '*'): Flow<CoinbaseRecord> {
+  return { type: 'status', venue: COINBASE_VENUE, symbol, tsEvent: at, tsRecv: at, state, detail };
 }
 
 /** A snapshot record as emitted: it follows nothing, so no `prevUpdateId`. */
@@ -462,10 +598,13 @@ function withoutPrev(record: BookDepth): BookDepth {
   return { type, venue, symbol, tsEvent, tsRecv, firstUpdateId, lastUpdateId, bids, asks, snapshot };
 }
 
-export const coinbaseLiveSource = defineSource({
-  kind: 'coinbase-live',
-  summary: 'Coinbase Advanced Trade over WebSocket: trades, tickers and level2 books checked by sequence numbers; reconnects and resyncs',
-  params: coinbaseLiveParams,
-  output: 'any',
-  create: (params, ctx) => coinbaseLive(params, ctx),
-});
+export const coinbaseLiveSource = recordableSource(
+  defineSource({
+    kind: 'coinbase-live',
+    summary: 'Coinbase Advanced Trade over WebSocket: trades, tickers and level2 books checked by sequence numbers; reconnects and resyncs',
+    params: coinbaseLiveParams,
+    output: 'any',
+    create: (params, ctx) => coinbaseLive(params, ctx),
+  }),
+  { create: (params, ctx, tap) => coinbaseLive(params, ctx, { tap }) },
+);

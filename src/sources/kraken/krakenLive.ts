@@ -28,6 +28,14 @@
  * affected stream, every checksum mismatch and every hole in trade ids. After a reconnect every
  * book waits for the new socket's snapshot and resumes from it.
  *
+ * The logic after the socket is {@link createKrakenLiveCore}, fed by a {@link LiveEnvironment}:
+ * live, by a {@link ManagedConnection}; in replay (`replay-file` with `mode: live-source`, through
+ * {@link krakenLiveReplayer}), by the frames of a recording, handed to the parser verbatim (its
+ * checksums and decimal text are the venue's). A resync's unsubscribe and subscribe go out only
+ * live: in replay its effect, the fresh snapshot, is in the recorded frames. With `options.tap`
+ * (`alphaflow record`), the start, every wire event and every connection going live go to the
+ * recorder (src/sources/live/recorder.ts).
+ *
  * ```yaml
  * - id: kraken
  *   use: kraken-live
@@ -42,8 +50,18 @@ import { quote } from '../../errors.js';
 import type { Candle, Flow, Gap, StatusState, Trade } from '../../model/index.js';
 import { formatInterval } from '../../model/index.js';
 import { createDropReporter } from '../dropReporter.js';
-import { ManagedConnection, type ConnectionHandler, type WireEvent } from '../live/connection.js';
+import { ManagedConnection, type ConnectionHandler } from '../live/connection.js';
 import { attemptBudgetFor } from '../live/rateLimit.js';
+import {
+  recordableSource,
+  type LiveConnectionHandler,
+  type LiveConnectionPlan,
+  type LiveCore,
+  type LiveEnvironment,
+  type LiveReplayer,
+  type LiveSourceStart,
+  type TapEvent,
+} from '../live/recorder.js';
 import { resolveTiming, timingParam } from '../live/timing.js';
 import { KrakenBook, KrakenResyncLimiter } from './book.js';
 import type { ChecksumResult } from './book.js';
@@ -110,9 +128,13 @@ export const krakenLiveParams = z
 
 export type KrakenLiveParams = z.output<typeof krakenLiveParams>;
 
-/** Sees every frame sent and received and every socket opened and closed (the recorder). */
+/**
+ * Sees every frame sent and received, every socket opened and closed and every connection going
+ * live; and the start, when it has `start` (a recorder's `LiveTap` is one).
+ */
 export interface KrakenLiveTap {
-  wire(connection: string, venue: string, event: WireEvent): void;
+  start?(event: LiveSourceStart): void;
+  wire(connection: string, venue: string, event: TapEvent): void;
 }
 
 export interface KrakenLiveOptions {
@@ -149,23 +171,135 @@ export function krakenLive(params: KrakenLiveParams, ctx: NodeContext, options: 
   return new Observable<Flow<KrakenRecord>>((subscriber) => runKrakenLive(params, ctx, options, subscriber));
 }
 
+/** Live: the core fed by one {@link ManagedConnection}; everything tapped when recording. */
 function runKrakenLive(params: KrakenLiveParams, ctx: NodeContext, options: KrakenLiveOptions, subscriber: Subscriber<Flow<KrakenRecord>>): () => void {
-  const source = ctx.node === '' ? 'kraken-live' : ctx.node;
   const now = (): number => ctx.scheduler.now();
+  const tap = options.tap;
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  let stopped = false;
+  const startedAt = now();
+  tap?.start?.({ use: 'kraken-live', venue: VENUE, ts: startedAt, params });
+  const env: LiveEnvironment = {
+    now,
+    later: (ms, run) => {
+      // eslint-disable-next-line no-restricted-globals -- like the socket, in real time (the core sets no timers today)
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        run();
+      }, ms);
+      timers.add(timer);
+      return () => {
+        clearTimeout(timer);
+        timers.delete(timer);
+      };
+    },
+    answered: () => {
+      // Kraken market data has no REST.
+    },
+  };
+  /** Set once the connection exists (the core's plan comes first). */
+  const link: { connection?: ManagedConnection } = {};
+  const core = createKrakenLiveCore(
+    params,
+    ctx,
+    env,
+    (record) => {
+      if (!stopped) subscriber.next(record);
+    },
+    startedAt,
+    {
+      resubscribe: (stream) => {
+        const live = link.connection;
+        if (live === undefined) return;
+        live.unsubscribe([stream]);
+        // The connection flushes changes in a microtask queued by (or before) the unsubscribe: this one
+        // runs after it, so the two requests leave in order rather than cancelling out.
+        queueMicrotask(() => {
+          if (!stopped) live.subscribe([stream]);
+        });
+      },
+    },
+  );
+  const [plan] = core.connections as readonly [LiveConnectionPlan];
+  const handler: ConnectionHandler =
+    tap === undefined
+      ? plan.handler
+      : {
+          ...plan.handler,
+          live: (event) => {
+            // Before the core acts on it: replay applies it at the same point among the frames.
+            if (!stopped) tap.wire(plan.name, VENUE, { kind: 'live', epoch: event.epoch, phase: event.phase, ts: now() });
+            plan.handler.live(event);
+          },
+          wire: (event) => {
+            if (!stopped) tap.wire(plan.name, VENUE, event);
+          },
+        };
+  const managed = new ManagedConnection({
+    protocol: plan.protocol,
+    handler,
+    timing: resolveTiming(params.timing),
+    // The often cited Cloudflare limit of about 150 connections per 10 minutes per IP (protocols.md §4.7, unconfirmed).
+    budget: attemptBudgetFor(ctx.metrics, VENUE, 150, 600_000),
+    name: plan.name,
+    wallClock: now,
+  });
+  link.connection = managed;
+  const statusSubscription: Subscription = managed.status$.subscribe({
+    next: (state) => {
+      if (!stopped && (state.state !== 'connecting' || state.epoch > 0)) subscriber.next(statusEvent(state.state, state.detail, now()));
+    },
+    error: (error: unknown) => {
+      subscriber.error(error);
+    },
+  });
+  managed.subscribe(plan.streams);
+  managed.start();
+
+  return () => {
+    stopped = true;
+    core.close();
+    for (const timer of timers) clearTimeout(timer);
+    timers.clear();
+    managed.stop();
+    statusSubscription.unsubscribe();
+  };
+}
+
+/** What the core asks of the connection: live, a resync resubscribes a book; in replay, nothing. */
+export interface KrakenCoreControl {
+  resubscribe(stream: string): void;
+}
+
+/**
+ * The logic of `kraken-live` after the socket, shared by live and replay: parsing (a fresh parser
+ * per socket epoch), checksum verification and per-symbol resync, trade dedupe, candle dedupe,
+ * gaps. It opens nothing itself: its one connection is driven by whoever holds the plan, time
+ * comes from `env`, and resubscribes go to `control` (none in replay). `startedAt` is unused:
+ * nothing here derives from the start time.
+ */
+export function createKrakenLiveCore(
+  params: KrakenLiveParams,
+  ctx: NodeContext,
+  env: LiveEnvironment,
+  emitRecord: (record: Flow<KrakenRecord>) => void,
+  _startedAt: number,
+  control: KrakenCoreControl = { resubscribe: () => undefined },
+): LiveCore {
+  const source = ctx.node === '' ? 'kraken-live' : ctx.node;
+  const now = (): number => env.now();
   const drops = createDropReporter(ctx, source);
   const mismatches = ctx.metrics.counter('alphaflow_checksum_mismatches_total', 'Book checksum mismatches, by source and symbol');
   const resyncs = ctx.metrics.counter('alphaflow_book_resyncs_total', 'Books resubscribed after a checksum mismatch, by source and symbol');
   const deduplicated = ctx.metrics.counter('alphaflow_deduplicated_total', 'Records received again after a resubscribe and dropped by id, by source and kind');
   const limiter = new KrakenResyncLimiter({ maxResyncs: params.maxResyncs, windowMs: params.resyncWindowMs, now });
-  const tap = options.tap;
   let closed = false;
 
   const emit = (record: Flow<KrakenRecord>): void => {
-    if (!closed) subscriber.next(record);
+    if (!closed) emitRecord(record);
   };
   const status = (state: StatusState, detail: string, symbol = '*'): void => {
-    const at = now();
-    emit({ type: 'status', venue: VENUE, symbol, tsEvent: at, tsRecv: at, state, detail });
+    emit(statusEvent(state, detail, now(), symbol));
   };
   const gap = (info: StreamInfo, reason: string, recoverable: boolean, range: { readonly from?: number | undefined; readonly to?: number }): void => {
     const at = now();
@@ -264,7 +398,7 @@ function runKrakenLive(params: KrakenLiveParams, ctx: NodeContext, options: Krak
     state.phase = 'awaiting';
     state.recovering = true;
     state.book.reset();
-    resubscribe(state.info.name);
+    control.resubscribe(state.info.name);
   };
 
   const degrade = (state: BookState, retryAt: number): void => {
@@ -436,8 +570,9 @@ function runKrakenLive(params: KrakenLiveParams, ctx: NodeContext, options: Krak
   const name = `${VENUE}#0`;
   let parser = createKrakenParser();
   let parserEpoch = 0;
-  const handler: ConnectionHandler = {
+  const handler: LiveConnectionHandler = {
     frame: (text, tsRecv, epoch) => {
+      if (closed) return;
       if (epoch !== parserEpoch) {
         parser = createKrakenParser();
         parserEpoch = epoch;
@@ -482,51 +617,43 @@ function runKrakenLive(params: KrakenLiveParams, ctx: NodeContext, options: Krak
         if (info !== undefined) gap(info, reason, false, {});
       }
     },
-    ...(tap === undefined ? {} : { wire: (event: WireEvent) => { tap.wire(name, VENUE, event); } }),
   };
-  const connection = new ManagedConnection({
-    protocol: krakenProtocol({ wsUrl: params.wsUrl, bookDepth: params.bookDepth, tickerTrigger: params.tickerTrigger, bookStallMs: params.bookStallMs }),
-    handler,
-    timing: resolveTiming(params.timing),
-    // The often cited Cloudflare limit of about 150 connections per 10 minutes per IP (protocols.md §4.7, unconfirmed).
-    budget: attemptBudgetFor(ctx.metrics, VENUE, 150, 600_000),
-    name,
-    wallClock: now,
-  });
 
-  /** Resubscribes one stream: Kraken sees the unsubscribe, then the subscribe, and sends a fresh snapshot. */
-  function resubscribe(stream: string): void {
-    connection.unsubscribe([stream]);
-    // The connection flushes changes in a microtask queued by (or before) the unsubscribe: this one
-    // runs after it, so the two requests leave in order rather than cancelling out.
-    queueMicrotask(() => {
-      if (!closed) connection.subscribe([stream]);
-    });
-  }
-
-  const statusSubscription: Subscription = connection.status$.subscribe({
-    next: (state) => {
-      if (state.state !== 'connecting' || state.epoch > 0) status(state.state, state.detail);
+  return {
+    venue: VENUE,
+    connections: [
+      {
+        name,
+        protocol: krakenProtocol({ wsUrl: params.wsUrl, bookDepth: params.bookDepth, tickerTrigger: params.tickerTrigger, bookStallMs: params.bookStallMs }),
+        streams: streams.map((info) => info.name),
+        handler,
+      },
+    ],
+    close: () => {
+      if (closed) return;
+      closed = true;
+      drops.summarize();
     },
-    error: (error: unknown) => {
-      subscriber.error(error);
-    },
-  });
-  connection.subscribe(streams.map((info) => info.name));
-  connection.start();
-
-  return () => {
-    closed = true;
-    connection.stop();
-    statusSubscription.unsubscribe();
-    drops.summarize();
   };
 }
 
-export const krakenLiveSource = defineSource({
-  kind: 'kraken-live',
-  summary: 'Kraken spot over WebSocket v2: trades, tickers, candles and CRC32-verified books resynced per symbol; reconnects and resubscribes',
-  params: krakenLiveParams,
-  output: 'any',
-  create: (params, ctx) => krakenLive(params, ctx),
-});
+/** Replays `kraken-live` from a recording through {@link createKrakenLiveCore} (see replayFile.ts). */
+export const krakenLiveReplayer: LiveReplayer = {
+  use: 'kraken-live',
+  core: (params, ctx, env, emit, startedAt) => createKrakenLiveCore(krakenLiveParams.parse(params), ctx, env, emit, startedAt),
+};
+
+function statusEvent(state: StatusState, detail: string, at: number, symbol = '*'): Flow<KrakenRecord> {
+  return { type: 'status', venue: VENUE, symbol, tsEvent: at, tsRecv: at, state, detail };
+}
+
+export const krakenLiveSource = recordableSource(
+  defineSource({
+    kind: 'kraken-live',
+    summary: 'Kraken spot over WebSocket v2: trades, tickers, candles and CRC32-verified books resynced per symbol; reconnects and resubscribes',
+    params: krakenLiveParams,
+    output: 'any',
+    create: (params, ctx) => krakenLive(params, ctx),
+  }),
+  { create: (params, ctx, tap) => krakenLive(params, ctx, { tap }) },
+);

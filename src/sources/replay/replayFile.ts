@@ -47,8 +47,10 @@ import { canonicalSymbol, isControl, tryCanonicalSymbol } from '../../model/inde
 import { binanceLiveReplayer } from '../binance/binanceLive.js';
 import { binanceRawStream } from '../binance/binanceUrls.js';
 import { createBinanceParser, type BinanceFrameHandler, type BinanceParser, type BinanceRecord } from '../binance/parse.js';
+import { coinbaseLiveReplayer } from '../coinbase/coinbaseLive.js';
 import { createDropReporter, type DropReporter } from '../dropReporter.js';
 import { emitRecords } from '../emitRecords.js';
+import { krakenLiveReplayer } from '../kraken/krakenLive.js';
 import type { ConnectionPhase } from '../live/connection.js';
 import { MarketDigest, type LiveConnectionPlan, type LiveCore, type LiveEnvironment, type LiveRecord, type LiveReplayer } from '../live/recorder.js';
 import { readRecording, type ReadEntry, type RecordingFormat, type RecordingRest } from './recording.js';
@@ -164,7 +166,7 @@ export function replayFile(options: ReplayFileOptions, ctx: NodeContext): Observ
 }
 
 /** Replayers of recorded live sources, by registry kind. A new live source adds its replayer here. */
-const LIVE_REPLAYERS: ReadonlyMap<string, LiveReplayer> = new Map([binanceLiveReplayer].map((replayer) => [replayer.use, replayer]));
+const LIVE_REPLAYERS: ReadonlyMap<string, LiveReplayer> = new Map([binanceLiveReplayer, krakenLiveReplayer, coinbaseLiveReplayer].map((replayer) => [replayer.use, replayer]));
 
 export interface ReplayLiveSourceOptions {
   /** The recording, relative to `ctx.baseDir` (or absolute); `.gz` or plain. */
