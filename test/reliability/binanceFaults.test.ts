@@ -117,6 +117,33 @@ describe('binance-live under faults (reliability.md §7)', () => {
     expectTradesComplete(run);
   });
 
+  it('D-01: invalid UTF-8 (ws closes 1007) is recovered by a reconnect; a 19-digit id is dropped with its reason, never rounded', async () => {
+    const run = await startLiveRun({});
+    await waitFor(() => run.trades().length > 10);
+    run.mock.faults.malformed('bigint-id', { count: 1 });
+    await waitFor(() => run.drops() >= 1, 10_000);
+    run.mock.faults.malformed('invalid-utf8', { count: 1 });
+    await waitFor(() => run.gaps().some((gap) => gap.reason.startsWith('connection lost')), 10_000);
+    const count = run.trades().length;
+    await waitFor(() => run.trades().length > count + 30, 15_000);
+    expectTradesComplete(run);
+    expect(run.trades().every((trade) => Number.isSafeInteger(trade.id))).toBe(true);
+  });
+
+  it('shards streams across connections under the per-connection cap, each resubscribed on its own after a drop', async () => {
+    const run = await startLiveRun({ symbols: ['BTC-USDT', 'ETH-USDT'], klines: ['1s'], maxStreamsPerConnection: 2 });
+    const open = (): { streams: readonly string[] }[] => run.mock.stats.snapshot().connections.filter((connection) => connection.open);
+    await waitFor(() => open().length === 2 && open().every((connection) => connection.streams.length === 2), 10_000);
+    expect(open().flatMap((connection) => connection.streams).sort()).toEqual(['btcusdt@aggTrade', 'btcusdt@kline_1s', 'ethusdt@aggTrade', 'ethusdt@kline_1s']);
+    run.mock.faults.terminate({ connection: run.mock.stats.snapshot().connections[0]?.id ?? 0 });
+    await waitFor(() => run.gaps().some((gap) => gap.reason.startsWith('connection lost')), 10_000);
+    await waitFor(() => open().length === 2 && open().every((connection) => connection.streams.length === 2), 10_000);
+    const count = run.trades().length;
+    await waitFor(() => run.trades().length > count + 30, 15_000);
+    expectTradesComplete(run, 'BTC-USDT');
+    expectTradesComplete(run, 'ETH-USDT');
+  });
+
   it('D-06: reordered trade frames come out in id order, each once', async () => {
     const run = await startLiveRun({});
     await waitFor(() => run.trades().length > 10);
@@ -124,6 +151,20 @@ describe('binance-live under faults (reliability.md §7)', () => {
     const count = run.trades().length;
     await waitFor(() => run.trades().length > count + 60, 15_000);
     expectTradesComplete(run);
+  });
+
+  it('D-06: reordered kline frames still give closed bars strictly in order, none missing, none forming marked final', async () => {
+    const run = await startLiveRun({ trades: 'none', klines: ['1s'] });
+    await waitFor(() => run.candles().length > 2);
+    run.mock.faults.reorder(4, { stream: 'btcusdt@kline_1s' });
+    const count = run.candles().length;
+    await waitFor(() => run.candles().length > count + 6, 20_000);
+    const candles = run.candles();
+    const opens = candles.map((candle) => candle.openTime);
+    for (let i = 1; i < opens.length; i++) expect(opens[i]).toBe((opens[i - 1] as number) + 1000);
+    expect(candles.every((candle) => candle.closed)).toBe(true);
+    const truth = run.mock.sim.spot.simulator('BTC-USDT').klines('1s', opens[0], opens.at(-1));
+    expect(candles.map((c) => [c.openTime, c.close, c.volume])).toEqual(truth.map((c) => [c.openTime, c.close, c.volume]));
   });
 
   it('R-11: unsubscribing during reconnect backoff leaves no connection and no reconnect', async () => {
