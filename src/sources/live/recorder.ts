@@ -19,7 +19,7 @@
  * writing resumes, so the file itself tells a replay it is incomplete. A write error (disk full)
  * is logged once; the entries after it are counted as failed and `close()` reports it.
  *
- * **Plugging a live source in** (kraken-live, coinbase-live):
+ * **Plugging a live source in** (as binance-live, kraken-live and coinbase-live do):
  *
  * 1. Accept a `tap?: LiveTap` option. When the source is subscribed, call `tap.start` once with its
  *    registry kind, venue, the start time (`ctx.scheduler.now()`, read once and used for anything
